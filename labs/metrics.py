@@ -1,0 +1,194 @@
+"""Measurement: nanosecond timers, percentiles and the command log ("what Redis saw").
+
+Every figure the lab shows as *measured* comes from ``time.perf_counter_ns`` around a real call.
+The command log records the last N commands a lab sent, in redis-cli form, with reply and latency,
+so a page can show exactly what the server was asked to do.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+
+def now_ns() -> int:
+    """A monotonic timestamp in nanoseconds."""
+    return time.perf_counter_ns()
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...`` then ``sw.ns`` / ``sw.us`` / ``sw.ms``."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self._start = 0
+
+    def __enter__(self) -> "Stopwatch":
+        self._start = time.perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ns = time.perf_counter_ns() - self._start
+
+    @property
+    def us(self) -> float:
+        return self.ns / 1_000
+
+    @property
+    def ms(self) -> float:
+        return self.ns / 1_000_000
+
+
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, int]:
+    """Call ``fn`` and return ``(result, elapsed_ns)``."""
+    start = time.perf_counter_ns()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter_ns() - start
+
+
+def percentiles(values: Sequence[float] | np.ndarray, ps: Iterable[float] = (50, 95, 99)) -> dict[str, float]:
+    """``{"p50": ..., "p95": ..., "p99": ...}``; NaN for an empty sample (never a made-up zero)."""
+    arr = np.asarray(values, dtype=float)
+    ps = list(ps)
+    if arr.size == 0:
+        return {f"p{p:g}": float("nan") for p in ps}
+    return {f"p{p:g}": float(v) for p, v in zip(ps, np.percentile(arr, ps))}
+
+
+def format_duration_ns(ns: float) -> str:
+    """Human units: 850 ns, 38.2 µs, 4.10 ms, 1.25 s."""
+    if ns != ns:  # NaN
+        return "n/a"
+    if ns < 1_000:
+        return f"{ns:.0f} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.1f} µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:.2f} ms"
+    return f"{ns / 1_000_000_000:.2f} s"
+
+
+# --------------------------------------------------------------------------- command log
+
+def _cli_arg(arg: Any) -> str:
+    if isinstance(arg, bytes):
+        try:
+            arg = arg.decode()
+        except UnicodeDecodeError:
+            return repr(arg)
+    text = str(arg)
+    if text == "" or any(c in text for c in " \"'\n\t"):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return text
+
+
+def cli_form(args: Sequence[Any], max_len: int = 160) -> str:
+    """A command as a learner would type it in redis-cli, e.g. ``SET user:1 "{...}" EX 60``."""
+    text = " ".join(_cli_arg(a) for a in args)
+    return text if len(text) <= max_len else text[: max_len - 1] + "…"
+
+
+def reply_form(reply: Any, max_len: int = 120) -> str:
+    """A short redis-cli style rendering of a reply."""
+    if reply is None:
+        text = "(nil)"
+    elif isinstance(reply, bool):
+        text = "OK" if reply else "(integer) 0"
+    elif isinstance(reply, int):
+        text = f"(integer) {reply}"
+    elif isinstance(reply, bytes):
+        text = _cli_arg(reply) if reply else '""'
+    elif isinstance(reply, (list, tuple, set)):
+        text = f"({len(reply)} items) " + ", ".join(reply_form(r, 30) for r in list(reply)[:5])
+    elif isinstance(reply, dict):
+        text = f"({len(reply)} fields)"
+    else:
+        text = str(reply)
+    return text if len(text) <= max_len else text[: max_len - 1] + "…"
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One command the lab sent: what, the reply (short form), how long the round trip took."""
+
+    command: str
+    reply: str
+    elapsed_ns: int
+    error: str | None = None
+
+
+class CommandLog:
+    """The last ``maxlen`` commands a lab sent (thread-safe)."""
+
+    def __init__(self, maxlen: int = 200) -> None:
+        self._records: deque[CommandRecord] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def add(self, record: CommandRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def records(self) -> list[CommandRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[CommandRecord]:
+        return iter(self.records())
+
+
+def instrument(client: Any, log: CommandLog) -> Any:
+    """A shallow copy of a redis-py (or fakeredis) client whose every command is timed and logged.
+
+    The copy shares the original's connection pool, so instrumenting per learner costs no connection.
+    Pipelines are logged as one record (``MULTI … EXEC`` or ``PIPELINE …``) when they execute.
+    """
+    wrapped = copy.copy(client)
+    original_execute = client.execute_command
+    original_pipeline = client.pipeline
+
+    def execute_command(*args: Any, **options: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            reply = original_execute(*args, **options)
+        except Exception as exc:
+            log.add(CommandRecord(cli_form(args), "(error)", time.perf_counter_ns() - start, str(exc)))
+            raise
+        log.add(CommandRecord(cli_form(args), reply_form(reply), time.perf_counter_ns() - start))
+        return reply
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = original_pipeline(*args, **kwargs)
+        transaction = kwargs.get("transaction", args[0] if args else True)
+        original_pipe_execute = pipe.execute
+
+        def execute(raise_on_error: bool = True) -> Any:
+            stack = [cli_form(c[0], 60) for c in getattr(pipe, "command_stack", [])]
+            label = ("MULTI; " if transaction else "PIPELINE; ") + "; ".join(stack) + ("; EXEC" if transaction else "")
+            start = time.perf_counter_ns()
+            try:
+                replies = original_pipe_execute(raise_on_error=raise_on_error)
+            except Exception as exc:
+                log.add(CommandRecord(label[:200], "(error)", time.perf_counter_ns() - start, str(exc)))
+                raise
+            log.add(CommandRecord(label[:200], reply_form(replies),
+                                  time.perf_counter_ns() - start))
+            return replies
+
+        pipe.execute = execute
+        return pipe
+
+    wrapped.execute_command = execute_command
+    wrapped.pipeline = pipeline
+    return wrapped
