@@ -1,0 +1,1 @@
+"""Streamlit-aware glue shared by the pages: cached resources, the learner's session, widgets, rendering."""

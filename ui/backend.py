@@ -1,0 +1,131 @@
+"""Which backend this learner's session runs on, the sidebar that shows and switches it, and Reset.
+
+The sidebar always says which backend, which server and version (never a password), and what it
+cannot show. A failed switch keeps the previous backend and says why; a server that stops answering
+is reported on every page with a way out (restart the embedded server, or use the sandbox).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import streamlit as st
+
+from labs.backends import KINDS, Backend, BackendError
+from labs.metrics import instrument
+from labs.namespace import audit_ttls, reset
+from ui import resources
+from ui.session import command_log, namespace, session_id
+
+KIND_LABELS = {"embedded": "Embedded — a private real server",
+               "sandbox": "Sandbox — fakeredis in this process",
+               "live": "Live — your Redis (URL)"}
+BADGE_COLORS = {"embedded": "green", "sandbox": "orange", "live": "blue"}
+
+
+def default_kind() -> str:
+    forced = os.environ.get("LAB_BACKEND", "").lower()
+    if forced in KINDS:
+        return forced
+    return "live" if resources.configured_url() else "embedded"
+
+
+def _open(kind: str, url: str) -> Backend:
+    """Open ``kind`` or raise BackendError; the embedded kind falls back inside current_backend()."""
+    if kind == "live":
+        return resources.live(url)
+    if kind == "sandbox":
+        return resources.sandbox()
+    backend, why = resources.embedded()
+    if backend is None:
+        raise BackendError(f"The embedded server could not start: {why}", "Using the sandbox instead.",
+                           reason="embedded")
+    return backend
+
+
+def current_backend() -> Backend:
+    """This learner's backend, its client instrumented into the learner's command log."""
+    state = st.session_state
+    kind = state.setdefault("backend_kind", default_kind())
+    url = state.setdefault("live_url", resources.configured_url())
+    try:
+        backend = _open(kind, url)
+    except BackendError as exc:
+        state["backend_notice"] = f"{exc.message} {exc.hint}".strip()
+        state["backend_kind"] = "sandbox"
+        backend = resources.sandbox()
+    return dataclasses.replace(backend, client=instrument(backend.client, command_log()))
+
+
+def _switch(kind: str, url: str) -> None:
+    try:
+        _open(kind, url.strip())
+    except BackendError as exc:
+        st.session_state["switch_error"] = f"{exc.message} {exc.hint}".strip()
+        return
+    st.session_state.update(backend_kind=kind, live_url=url.strip(), backend_notice="", switch_error="")
+
+
+def _restart_embedded() -> None:
+    backend, _ = resources.embedded()
+    if backend is not None:
+        backend.close()
+    resources.embedded.clear()
+    st.session_state.update(backend_kind="embedded", backend_notice="")
+
+
+def health_banner(backend: Backend) -> None:
+    """A clear message, with a way out, when the server stopped answering (never a traceback)."""
+    problem = backend.check()
+    if problem is None:
+        return
+    with st.container(border=True):
+        st.error(f"**The {backend.kind} server is not answering.** {problem} "
+                 "Cache-aside reads fall back to the database until it is back.", icon=":material/cloud_off:")
+        cols = st.columns(2)
+        if backend.kind == "embedded":
+            cols[0].button("Restart the embedded server", on_click=_restart_embedded, key="restart_embedded")
+        cols[1].button("Use the sandbox", on_click=_switch, args=("sandbox", ""), key="fallback_sandbox")
+
+
+def sidebar(backend: Backend) -> None:
+    caps = backend.caps
+    with st.sidebar:
+        st.markdown("**Backend**")
+        st.badge(backend.kind, color=BADGE_COLORS.get(backend.kind, "gray"), icon=":material/dns:")
+        st.caption(f"{caps.server_label} · {backend.label}")
+        notice = st.session_state.get("backend_notice")
+        if notice:
+            st.warning(notice, icon=":material/info:")
+        limits = caps.limitations()
+        if limits:
+            with st.expander("What this backend cannot show"):
+                st.markdown("\n".join(f"- {line}" for line in limits))
+        with st.expander("Switch backend"):
+            with st.form("switch_backend", border=False):
+                kind = st.radio("Run Redis on", KINDS, format_func=KIND_LABELS.get,
+                                index=KINDS.index(backend.kind))
+                url = st.text_input("Redis URL (for live)", value=st.session_state.get("live_url", ""),
+                                    type="password", placeholder="redis://user:password@host:6379/0",
+                                    help="redis:// or rediss:// (TLS); a cluster node works too.")
+                if st.form_submit_button("Connect"):
+                    _switch(kind, url)
+                    st.rerun()
+            if st.session_state.get("switch_error"):
+                st.error(st.session_state["switch_error"], icon=":material/error:")
+        ns = namespace()
+        st.caption(f"Your keys: `{ns.learner_prefix}…`, each with a TTL.")
+        if st.button("Reset my lab", icon=":material/restart_alt:", help="Delete only your keys (SCAN + UNLINK)."):
+            try:
+                removed = reset(backend.client, ns)
+                st.toast(f"Deleted {removed} of your keys.", icon=":material/delete:")
+            except Exception as exc:  # a dead server: say so, lose nothing
+                st.toast(f"Could not reset: {exc}", icon=":material/error:")
+
+
+def learner_ttl_audit(backend: Backend):
+    """SCAN this learner's keys and check each has a TTL (the lab practises what it teaches)."""
+    return audit_ttls(backend.client, namespace())
+
+
+__all__ = ["current_backend", "sidebar", "health_banner", "learner_ttl_audit", "session_id"]
