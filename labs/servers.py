@@ -30,6 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+
+def fail_fast_options(timeout_s: float = 2.0) -> dict[str, Any]:
+    """redis-py client options that never hang a page: short timeouts and no retries.
+
+    redis-py retries a failed connection with a backoff by default, which turns one dead server into
+    many seconds of waiting; the lab reports the failure at once instead.
+    """
+    return {"socket_connect_timeout": timeout_s, "socket_timeout": timeout_s, "retry": Retry(NoBackoff(), 0)}
 
 
 class ServerUnavailable(RuntimeError):
@@ -229,6 +240,8 @@ class PrivateServer:
                 try:
                     if probe.ping():
                         return
+                except (redis.AuthenticationError, redis.ResponseError):
+                    return  # it answered (asking for a password): it is up
                 except (redis.ConnectionError, redis.TimeoutError):
                     time.sleep(0.002)
                 except redis.BusyLoadingError:
@@ -289,7 +302,7 @@ class PrivateServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self, **kwargs: Any) -> redis.Redis:
-        options = {"socket_connect_timeout": 2, "socket_timeout": 2, **kwargs}
+        options = {**fail_fast_options(), **kwargs}
         return redis.Redis(host="127.0.0.1", port=self.port, **options)
 
     def rss_bytes(self) -> int | None:

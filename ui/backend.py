@@ -67,10 +67,7 @@ def _switch(kind: str, url: str) -> None:
 
 
 def _restart_embedded() -> None:
-    backend, _ = resources.embedded()
-    if backend is not None:
-        backend.close()
-    resources.embedded.clear()
+    resources.embedded.clear()  # on_release stops the old server
     st.session_state.update(backend_kind="embedded", backend_notice="")
 
 

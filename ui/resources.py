@@ -16,7 +16,12 @@ from labs.db import PrimaryDB, SeedReport, default_db_path, ensure_seeded
 from labs.servers import ServerUnavailable
 
 
-@st.cache_resource(show_spinner="Starting a private Redis-compatible server…")
+def _release_embedded(value: tuple[Backend | None, str]) -> None:
+    if value[0] is not None:
+        value[0].close()  # stops the private server when the cache entry is cleared
+
+
+@st.cache_resource(show_spinner="Starting a private Redis-compatible server…", on_release=_release_embedded)
 def embedded() -> tuple[Backend | None, str]:
     """The private server shared by every session of this app process, or (None, why it cannot run)."""
     try:
@@ -33,7 +38,7 @@ def sandbox() -> Backend:
     return open_sandbox(fakeredis.FakeServer())
 
 
-@st.cache_resource(show_spinner="Connecting…", max_entries=8)
+@st.cache_resource(show_spinner="Connecting…", max_entries=8, on_release=Backend.close)
 def live(url: str) -> Backend:
     """A live server's client, shared by the sessions that use the same URL. Raises BackendError."""
     return open_live(url)
@@ -45,7 +50,7 @@ def seed_report() -> SeedReport:
     return ensure_seeded(default_db_path())
 
 
-@st.cache_resource(scope="session", show_spinner=False)
+@st.cache_resource(scope="session", show_spinner=False, on_release=PrimaryDB.close)
 def learner_db() -> PrimaryDB:
     """This learner's private in-memory copy of the primary database (writes stay theirs)."""
     return PrimaryDB.open_private_copy(seed_report().path)

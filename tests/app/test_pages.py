@@ -1,0 +1,88 @@
+"""AppTest: every registered page renders with no exception, on the sandbox and on the embedded server."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.catalog import ROOT, available
+
+PAGES = [entry.file for entry in available()]
+
+
+def _app(monkeypatch, backend: str) -> AppTest:
+    monkeypatch.setenv("LAB_BACKEND", backend)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def _texts(at: AppTest, kind: str) -> str:
+    return " ".join(str(e.value) for e in at.get(kind))
+
+
+@pytest.mark.parametrize("backend", ["sandbox", "embedded"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(monkeypatch, backend, page):
+    at = _app(monkeypatch, backend).run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["backend_kind"] == backend
+    assert backend in _texts(at.sidebar, "markdown")  # the sidebar badge names the backend
+
+
+def test_course_map_lists_every_lab_and_links_the_ones_that_exist(monkeypatch):
+    at = _app(monkeypatch, "sandbox").run()
+    text = _texts(at, "markdown")
+    from ui.catalog import COURSE
+
+    for entry in COURSE[1:]:
+        assert entry.title in text or any(entry.title == link.proto.label for link in at.get("page_link"))
+
+
+@pytest.mark.parametrize("backend", ["sandbox", "embedded"])
+def test_home_runs_the_first_experiment_with_measured_numbers(monkeypatch, backend):
+    at = _app(monkeypatch, backend).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Backend"] == backend
+    miss = float(metrics["First read (miss), median"].split()[0])
+    hit = float(metrics["Second read (hit), median"].split()[0])
+    assert hit < miss and metrics["Database queries"] == "30"
+    assert len(at.get("plotly_chart")) == 2
+    at.number_input(key="first_read_samples").set_value(5)
+    submit = [b for b in at.button if b.label == "Run the experiment"][0]
+    submit.click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Database queries"] == "5"
+
+
+def test_a_refused_live_url_keeps_the_current_backend(monkeypatch):
+    at = _app(monkeypatch, "sandbox").run()
+    at.sidebar.radio[0].set_value("live")
+    at.sidebar.text_input[0].set_value("redis://127.0.0.1:1/0")
+    [b for b in at.sidebar.button if b.label == "Connect"][0].click().run()
+    assert not at.exception
+    assert "connection refused" in _texts(at.sidebar, "error").lower()
+    assert at.session_state["backend_kind"] == "sandbox"
+
+
+def test_embedded_server_killed_mid_session_is_reported_with_a_way_out(monkeypatch):
+    at = _app(monkeypatch, "embedded").run()
+    from ui import resources
+
+    backend, _ = resources.embedded()
+    backend.server.crash()
+    at.run()
+    assert not at.exception
+    assert "not answering" in _texts(at, "error")
+    [b for b in at.button if b.label == "Use the sandbox"][0].click().run()
+    assert not at.exception and at.session_state["backend_kind"] == "sandbox"
+    assert "not answering" not in _texts(at, "error")
+
+
+def test_a_corrupt_database_file_is_rebuilt_with_a_message(monkeypatch, tmp_path):
+    path = tmp_path / "primary.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    monkeypatch.setenv("LAB_DB_PATH", str(path))
+    at = _app(monkeypatch, "sandbox").run()
+    assert not at.exception
+    assert "corrupt" in _texts(at, "info") and "rebuilt" in _texts(at, "info")
+    assert {m.label: m.value for m in at.metric}["Database queries"] == "30"

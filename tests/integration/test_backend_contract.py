@@ -1,0 +1,93 @@
+"""One contract, every backend: what the labs rely on must hold on sandbox, embedded, live and a cluster."""
+from __future__ import annotations
+
+import pytest
+
+from labs.backends import Backend, open_embedded, open_live, open_sandbox
+from labs.first_read import FirstReadParams, run
+from labs.namespace import Namespace, audit_ttls, learner_keys, new_session_id, reset
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sandbox", "embedded", "live", "cluster"])
+def backend(request) -> Backend:
+    kind = request.param
+    if kind == "sandbox":
+        b = open_sandbox()
+    elif kind == "embedded":
+        b = open_embedded(maxmemory="64mb")
+    elif kind == "live":
+        b = open_live(request.getfixturevalue("live_url"))
+    else:
+        b = open_live(request.getfixturevalue("cluster_url"))
+    yield b
+    b.close()
+
+
+def test_strings_with_a_ttl(backend):
+    ns = Namespace(new_session_id())
+    key = ns.key("greeting")
+    backend.client.set(key, "hello", ex=30)
+    assert backend.client.get(key) == b"hello"
+    assert 0 < backend.client.ttl(key) <= 30
+    assert backend.client.ttl(ns.key("absent")) == -2
+    reset(backend.client, ns)
+
+
+def test_a_transaction_over_one_learners_keys(backend):
+    """Every learner key shares a hash tag, so MULTI/EXEC works even on a cluster."""
+    ns = Namespace(new_session_id(), "chat")
+    pipe = backend.client.pipeline(transaction=True)
+    pipe.rpush(ns.key("history"), "a", "b", "c").ltrim(ns.key("history"), -2, -1).expire(ns.key("history"), 60)
+    pipe.set(ns.key("count"), 2, ex=60)
+    pipe.execute()
+    assert backend.client.lrange(ns.key("history"), 0, -1) == [b"b", b"c"]
+    reset(backend.client, ns)
+
+
+def test_reset_removes_only_this_learners_keys(backend):
+    me, other = Namespace(new_session_id()), Namespace(new_session_id())
+    for i in range(50):
+        backend.client.set(me.for_lab("x").key(f"k{i}"), i, ex=60)
+    backend.client.set(other.key("theirs"), 1, ex=60)
+    assert len(learner_keys(backend.client, me)) == 50
+    assert reset(backend.client, me) == 50
+    assert learner_keys(backend.client, me) == []
+    assert backend.client.exists(other.key("theirs")) == 1
+    reset(backend.client, other)
+
+
+def test_first_experiment_runs_and_leaves_only_keys_with_a_ttl(backend, db):
+    ns = Namespace(new_session_id())
+    result = run(FirstReadParams(samples=10), backend=backend, db=db, ns=ns)
+    m = result.metrics
+    assert m["hit_ratio"] == 0.5 and m["cache_errors"] == 0
+    assert m["hit_median_us"] < m["miss_median_us"]
+    audit = audit_ttls(backend.client, ns)
+    assert audit.keys == 1 and audit.ok
+    reset(backend.client, ns)
+
+
+def test_capabilities_are_probed_not_assumed(backend):
+    caps = backend.caps
+    assert caps.kind == backend.kind and caps.version
+    if backend.kind == "embedded":
+        assert caps.info and caps.memory_usage and caps.object_cmd and caps.reconfigurable
+        assert caps.maxmemory == 64 * 1024 * 1024
+    if backend.kind == "live":
+        assert not caps.reconfigurable  # the lab never reconfigures a server it does not own
+    if backend.kind == "sandbox":
+        assert not (caps.info or caps.memory_usage or caps.object_cmd)
+    assert "s3cret" not in backend.label
+
+
+def test_a_cluster_seed_node_url_opens_a_cluster_client(cluster_url):
+    from redis.cluster import RedisCluster
+
+    backend = open_live(cluster_url)
+    try:
+        assert backend.caps.cluster and isinstance(backend.client, RedisCluster)
+        assert any("hash tag" in line for line in backend.caps.limitations())
+    finally:
+        backend.close()
