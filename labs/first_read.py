@@ -97,6 +97,7 @@ def _metrics(reads: pd.DataFrame, params: FirstReadParams) -> dict[str, Any]:
         return float(np.median(frame[col])) if len(frame) else float("nan")
 
     miss_total, hit_total = med(misses, "total_us"), med(hits, "total_us")
+    db_only = float(np.median(misses.db_real_us + misses.db_simulated_us)) if len(misses) else float("nan")
     miss_measured, hit_measured = med(misses, "measured_us"), med(hits, "measured_us")
     return {
         "samples": params.samples,
@@ -109,6 +110,8 @@ def _metrics(reads: pd.DataFrame, params: FirstReadParams) -> dict[str, Any]:
         "miss_measured_median_us": miss_measured,
         "hit_measured_median_us": hit_measured,
         "measured_only_ratio": miss_measured / hit_measured if len(hits) and hit_measured > 0 else float("nan"),
+        "db_only_median_us": db_only,
+        "hit_vs_db_only": db_only / hit_total if len(hits) and hit_total > 0 else float("nan"),
         "db_real_median_us": med(misses, "db_real_us"),
         "db_simulated_median_us": med(misses, "db_simulated_us"),
         "redis_get_median_us": med(reads, "redis_get_us"),
