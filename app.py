@@ -12,7 +12,7 @@ for entry in available():
         st.Page(entry.file, title=entry.title, icon=entry.icon, default=entry.file == "app_pages/home.py"))
 pg = st.navigation({name: sections[name] for name in SECTIONS if name in sections})
 
-backend = current_backend()
+backend = current_backend(instrumented=False)
 sidebar(backend)
 health_banner(backend)
 pg.run()

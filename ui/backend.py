@@ -43,8 +43,9 @@ def _open(kind: str, url: str) -> Backend:
     return backend
 
 
-def current_backend() -> Backend:
-    """This learner's backend, its client instrumented into the learner's command log."""
+def current_backend(*, instrumented: bool = True) -> Backend:
+    """This learner's backend; by default its client logs into the learner's command log (what a lab
+    sends). The frame's health check and Reset use the plain client, so they do not clutter that log."""
     state = st.session_state
     kind = state.setdefault("backend_kind", default_kind())
     url = state.setdefault("live_url", resources.configured_url())
@@ -54,6 +55,8 @@ def current_backend() -> Backend:
         state["backend_notice"] = f"{exc.message} {exc.hint}".strip()
         state["backend_kind"] = "sandbox"
         backend = resources.sandbox()
+    if not instrumented:
+        return backend
     return dataclasses.replace(backend, client=instrument(backend.client, command_log()))
 
 
