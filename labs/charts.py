@@ -29,9 +29,9 @@ def latency_breakdown(reads: pd.DataFrame, group: str = "outcome") -> go.Figure:
 
 
 def latency_ecdf(frame: pd.DataFrame, value: str, group: str, *, log_x: bool = True,
-                 title: str | None = None) -> go.Figure:
+                 x_title: str = "time per read (µs)", title: str | None = None) -> go.Figure:
     """Empirical CDF of ``value`` per ``group``: read p50/p95/p99 straight off the y axis."""
-    fig = px.ecdf(frame, x=value, color=group, log_x=log_x, labels={value: value.replace("_", " ")})
+    fig = px.ecdf(frame, x=value, color=group, log_x=log_x, labels={value: x_title})
     fig.update_layout(yaxis_title="fraction of reads ≤ x", legend_title_text="", height=300,
                       margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
     return fig

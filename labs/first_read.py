@@ -124,7 +124,7 @@ def _notes(reads: pd.DataFrame, params: FirstReadParams, backend: Any, last_hit:
     caps = backend.caps
     notes = [f"Measured on the {backend.kind} backend ({caps.server_label}, {backend.label}).",
              f"Database time includes SIMULATED network and query time ('{params.db_latency}': "
-             f"{LATENCY_PRESETS[params.db_latency].description}); the real SQLite call is measured separately."]
+             f"{LATENCY_PRESETS[params.db_latency].description.rstrip('.')}); the real SQLite call is measured separately."]
     if backend.kind == "sandbox":
         notes.append("Sandbox: Redis is fakeredis inside this Python process, so 'Redis' times are "
                      "Python function calls, not network round trips.")
