@@ -5,7 +5,7 @@ from labs import charts
 from labs.first_read import FirstReadParams, run
 from ui.backend import current_backend
 from ui.catalog import COURSE, SECTIONS
-from ui.resources import learner_db, seed_report
+from ui.resources import learner_db, seed_notice
 from ui.session import command_log, namespace
 from ui.widgets import command_log as show_command_log
 from ui.widgets import lesson, notes, params_form
@@ -45,9 +45,9 @@ with st.expander("The three backends"):
 # ---------------------------------------------------------------- the first experiment
 st.header("Your first experiment: a miss, then a hit", divider="gray")
 lesson("home_first_experiment")
-report = seed_report()
-if report.action != "existing":
-    st.info(report.message, icon=":material/database:")
+notice = seed_notice()
+if notice:
+    st.info(notice, icon=":material/database:")
 
 params, submitted = params_form(FirstReadParams, key="first_read", submit="Run the experiment")
 if params is not None and (submitted or "first_read_result" not in st.session_state):

@@ -25,8 +25,8 @@ DEFAULT_PRESET = "remote Postgres, same region"
 
 @dataclass(frozen=True)
 class FirstReadParams:
-    user_id: int = knob(123, min=1, max=2000, help="Which user row to read (GET /user/<id>).")
-    ttl_s: int = knob(60, min=1, max=3600, unit="s", help="How long the cached copy lives (SET … EX).")
+    user_id: int = knob(123, min=1, max=2000, label="user ID", help="Which user row to read (GET /user/<id>).")
+    ttl_s: int = knob(60, min=1, max=3600, unit="s", label="TTL", help="How long the cached copy lives (SET … EX).")
     samples: int = knob(30, min=1, max=500, help="How many miss/hit pairs to measure.")
     db_latency: str = knob(DEFAULT_PRESET, choices=tuple(LATENCY_PRESETS), label="database latency",
                            help="Simulated network + query time of the primary database.")

@@ -164,10 +164,29 @@ def _stop_all_at_exit() -> None:
 atexit.register(_stop_all_at_exit)
 
 
-def _free_port() -> int:
+def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port(cluster: bool = False) -> int:
+    """A free loopback port. A cluster node also listens on port + 10000 (its bus), so its port must be
+    at most 55535 with both free."""
+    if not cluster:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    import random
+
+    for _ in range(200):
+        port = random.randint(20_000, 55_535)
+        if _port_free(port) and _port_free(port + 10_000):
+            return port
+    raise ServerUnavailable("no free pair of loopback ports for a cluster node")
 
 
 # --------------------------------------------------------------------------- the server
@@ -202,7 +221,7 @@ class PrivateServer:
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probe and bind: retry
             t0 = time.perf_counter()
-            self.port = _free_port()
+            self.port = _free_port(cluster=self.extra.get("cluster-enabled") == "yes")
             self.dir = tempfile.mkdtemp(prefix="lab-server-")
             self.proc = _spawn(self._argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                stdin=subprocess.DEVNULL, cwd=self.dir)

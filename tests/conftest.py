@@ -10,15 +10,10 @@ import tempfile
 
 import pytest
 
+from tests.support import skip_or_fail
+
 # Tests never write the learner's ~/.cache: the primary database goes to a temporary folder.
 os.environ.setdefault("LAB_DB_PATH", os.path.join(tempfile.mkdtemp(prefix="lab-test-db-"), "primary.sqlite3"))
-
-
-def skip_or_fail(require_env: str, reason: str) -> None:
-    """Skip — unless ``require_env`` is set to 1, when a missing prerequisite is a failure."""
-    if os.environ.get(require_env) == "1":
-        pytest.fail(f"{reason} ({require_env}=1 requires it)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,20 @@ def seed_report() -> SeedReport:
     return ensure_seeded(default_db_path())
 
 
+@st.cache_resource(show_spinner=False)
+def _seed_notice_box() -> list[str]:
+    return []
+
+
+def seed_notice() -> str | None:
+    """The database rebuild message, handed out once per app process (not to every later session)."""
+    box, report = _seed_notice_box(), seed_report()
+    if report.action != "reseeded" or report.message in box:
+        return None
+    box.append(report.message)
+    return report.message
+
+
 @st.cache_resource(scope="session", show_spinner=False, on_release=PrimaryDB.close)
 def learner_db() -> PrimaryDB:
     """This learner's private in-memory copy of the primary database (writes stay theirs)."""

@@ -42,7 +42,8 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
 
 
 def _widget(k: dict[str, Any], wkey: str) -> Any:
-    label = (k.get("label") or k["name"].replace("_", " ")).capitalize()
+    label = k.get("label") or k["name"].replace("_", " ")
+    label = label[0].upper() + label[1:]
     if k.get("unit"):
         label += f" ({k['unit']})"
     common = dict(help=k["help"], key=wkey, bind="query-params")

@@ -86,3 +86,5 @@ def test_a_corrupt_database_file_is_rebuilt_with_a_message(monkeypatch, tmp_path
     assert not at.exception
     assert "corrupt" in _texts(at, "info") and "rebuilt" in _texts(at, "info")
     assert {m.label: m.value for m in at.metric}["Database queries"] == "30"
+    later_learner = _app(monkeypatch, "sandbox").run()  # same process, caches kept: told once is enough
+    assert "corrupt" not in _texts(later_learner, "info")

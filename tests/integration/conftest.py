@@ -6,6 +6,7 @@ import time
 import pytest
 
 from labs.servers import PrivateServer, ServerUnavailable
+from tests.support import skip_or_fail
 
 SLOTS = 16384
 
@@ -21,7 +22,7 @@ def cluster_url():
     except ServerUnavailable as exc:
         for n in nodes:
             n.stop()
-        pytest.skip(f"no server binary for a cluster: {exc}")
+        skip_or_fail("LAB_REQUIRE_REDIS", f"no private cluster could start: {exc}")
     clients = [n.client() for n in nodes]
     third = SLOTS // 3
     ranges = [(0, third - 1), (third, 2 * third - 1), (2 * third, SLOTS - 1)]
