@@ -24,6 +24,57 @@ CONNECT_TIMEOUT_S = 2.0
 _SCHEMES = {"redis", "rediss", "unix"}
 
 
+FORBIDDEN_ON_SHARED = ("FLUSHALL", "FLUSHDB", "KEYS", "CONFIG SET", "DEBUG", "SHUTDOWN")
+
+
+class ForbiddenCommand(redis.RedisError):
+    """A command the lab never sends to a shared server (one other learners or applications use)."""
+
+
+def _forbidden(args: tuple) -> str | None:
+    words = [a.decode() if isinstance(a, bytes) else str(a) for a in args[:2]]
+    name = words[0].upper() if words else ""
+    if name == "CONFIG" and len(words) > 1 and words[1].upper() == "SET":
+        return "CONFIG SET"
+    return name if name in FORBIDDEN_ON_SHARED else None
+
+
+def guard_shared(client: Any, where: str) -> Any:
+    """A copy of ``client`` that refuses FLUSHALL, FLUSHDB, KEYS, CONFIG SET, DEBUG and SHUTDOWN.
+
+    Applied to every server that is not one learner's own: a live server, and the embedded server that
+    all sessions of the app share. Experiments that must reconfigure a server start a private one.
+    """
+    import copy
+
+    guarded = copy.copy(client)
+    execute, pipeline = client.execute_command, client.pipeline
+
+    def check(args: tuple) -> None:
+        name = _forbidden(args)
+        if name:
+            raise ForbiddenCommand(f"The lab does not send {name} to {where}: it is shared. "
+                                   "Use SCAN MATCH on your own prefix, or a private server.")
+
+    def execute_command(*args: Any, **options: Any) -> Any:
+        check(args)
+        return execute(*args, **options)
+
+    def guarded_pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = pipeline(*args, **kwargs)
+        queue = pipe.execute_command  # every pipeline command method queues through this
+
+        def checked_queue(*cmd: Any, **options: Any) -> Any:
+            check(cmd)
+            return queue(*cmd, **options)
+
+        pipe.execute_command = checked_queue
+        return pipe
+
+    guarded.execute_command, guarded.pipeline = execute_command, guarded_pipeline
+    return guarded
+
+
 class BackendError(RuntimeError):
     """A backend could not be opened or used; ``message`` says what happened, ``hint`` what to do."""
 
@@ -47,7 +98,8 @@ class Capabilities:
     info: bool = False               # INFO answers
     memory_usage: bool = False       # MEMORY USAGE answers
     object_cmd: bool = False         # OBJECT ENCODING / FREQ answer
-    reconfigurable: bool = False     # CONFIG SET allowed: only a server the lab started itself
+    reconfigurable: bool = False     # the lab started this server, so it may reconfigure it (through
+                                     # backend.server, never through the learners' shared client)
     modules: tuple[str, ...] = ()
     cluster: bool = False
     read_only: bool = False
@@ -189,6 +241,7 @@ def open_embedded(*, maxmemory: str | None = None) -> Backend:
     client = server.client()
     caps = probe(client, "embedded", owned=True)
     label = f"private {server.binary.name} on 127.0.0.1:{server.port}"
+    client = guard_shared(client, "the embedded server every learner of this app shares")
     return Backend("embedded", client, caps, label, server=server,
                    extra={"started_in_s": server.started_in_s, "binary": server.binary.path})
 
@@ -267,6 +320,7 @@ def open_live(url: str) -> Backend:
                                "Point the lab at the primary: it writes (namespaced keys with a TTL).",
                                reason="readonly")
         _write_probe(client)
+        client = guard_shared(client, label)
     except BackendError:
         client.close()
         raise

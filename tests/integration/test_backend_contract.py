@@ -10,9 +10,7 @@ from labs.namespace import Namespace, audit_ttls, learner_keys, new_session_id, 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["sandbox", "embedded", "live", "cluster"])
-def backend(request) -> Backend:
-    kind = request.param
+def _open(kind: str, request) -> Backend:
     if kind == "sandbox":
         b = open_sandbox()
     elif kind == "embedded":
@@ -21,6 +19,20 @@ def backend(request) -> Backend:
         b = open_live(request.getfixturevalue("live_url"))
     else:
         b = open_live(request.getfixturevalue("cluster_url"))
+    return b
+
+
+@pytest.fixture(params=["sandbox", "embedded", "live", "cluster"])
+def backend(request) -> Backend:
+    b = _open(request.param, request)
+    yield b
+    b.close()
+
+
+@pytest.fixture(params=["embedded", "live", "cluster"])
+def shared_backend(request) -> Backend:
+    """Servers other learners or applications use too (the sandbox is one learner's own)."""
+    b = _open(request.param, request)
     yield b
     b.close()
 
@@ -91,3 +103,24 @@ def test_a_cluster_seed_node_url_opens_a_cluster_client(cluster_url):
         assert any("hash tag" in line for line in backend.caps.limitations())
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("command", [("FLUSHALL",), ("FLUSHDB",), ("KEYS", "*"), ("CONFIG", "SET", "maxmemory", "1mb"),
+                                     ("config", "set", "maxmemory-policy", "allkeys-lru"), ("DEBUG", "SLEEP", "0"),
+                                     ("SHUTDOWN", "NOSAVE")])
+def test_shared_servers_refuse_destructive_commands(shared_backend, command):
+    """Never FLUSHALL/FLUSHDB/KEYS/CONFIG SET/DEBUG/SHUTDOWN a server the learner does not own alone."""
+    from labs.backends import ForbiddenCommand
+
+    backend = shared_backend
+    ns = Namespace(new_session_id())
+    backend.client.set(ns.key("survivor"), 1, ex=60)
+    with pytest.raises(ForbiddenCommand, match="shared"):
+        backend.client.execute_command(*command)
+    pipe = backend.client.pipeline()
+    pipe.get(ns.key("survivor"))
+    with pytest.raises(ForbiddenCommand):  # refused when queued: nothing of the pipeline is sent
+        pipe.execute_command(*command)
+    assert pipe.execute() == [b"1"]
+    assert backend.client.get(ns.key("survivor")) == b"1" and backend.check() is None
+    reset(backend.client, ns)
