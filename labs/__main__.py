@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _list() -> int:
     for exp in load_all().values():
-        print(f"{exp.name:16} {exp.title} — {exp.summary}")
+        print(f"{exp.name} — {exp.title}: {exp.summary}")
         for k in knobs(exp.params_cls):
             rng = f" [{k['min']}..{k['max']}]" if k.get("min") is not None else ""
             choices = f" one of: {' | '.join(k['choices'])}" if k.get("choices") else ""

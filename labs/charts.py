@@ -35,3 +35,47 @@ def latency_ecdf(frame: pd.DataFrame, value: str, group: str, *, log_x: bool = T
     fig.update_layout(yaxis_title="fraction of reads ≤ x", legend_title_text="", height=300,
                       margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
     return fig
+
+
+def list_lengths(lengths: pd.DataFrame, keep: int) -> go.Figure:
+    """Length of a capped list after each push: it climbs, then LTRIM holds it at ``keep``."""
+    fig = px.line(lengths, x="pushed", y="length", markers=True,
+                  labels={"pushed": "messages pushed", "length": "LLEN after the push"})
+    fig.add_hline(y=keep, line_dash="dot", annotation_text=f"LTRIM keeps {keep}")
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def rate_limit_timeline(requests: pd.DataFrame, limit: int) -> go.Figure:
+    """Each request at its (virtual) time: allowed or rejected, with the count in the window."""
+    frame = requests.assign(outcome=requests.allowed.map({True: "allowed", False: "rejected"}))
+    fig = px.scatter(frame, x="t_ms", y="in_window", color="outcome", symbol="outcome",
+                     category_orders={"outcome": ["allowed", "rejected"]},
+                     labels={"t_ms": "time (ms, virtual clock)", "in_window": "requests in the window"})
+    fig.add_hline(y=limit, line_dash="dot", annotation_text=f"limit {limit}")
+    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def leaderboard(top: pd.DataFrame) -> go.Figure:
+    """The top players, highest first."""
+    fig = px.bar(top, x="score", y="player", orientation="h", text="score")
+    fig.update_layout(yaxis={"categoryorder": "total ascending"}, height=60 + 28 * max(len(top), 1),
+                      margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def memory_growth(growth: pd.DataFrame) -> go.Figure:
+    """MEMORY USAGE as a collection grows, one line per structure, the encoding as the marker symbol."""
+    fig = px.line(growth, x="elements", y="bytes", color="structure", symbol="encoding", markers=True,
+                  log_x=True, log_y=True, hover_data=["encoding", "bytes_per_element"],
+                  labels={"elements": "elements in the collection", "bytes": "MEMORY USAGE (bytes)"})
+    fig.update_layout(height=380, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def compare_bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *, y_title: str) -> go.Figure:
+    """A small grouped bar chart for side-by-side comparisons (e.g. JSON string vs hash)."""
+    fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=True, labels={y: y_title, x: ""})
+    fig.update_layout(height=260, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig

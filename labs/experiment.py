@@ -108,10 +108,18 @@ def register(name: str, *, title: str, summary: str, params: type, page: str = "
     return wrap
 
 
+EXPERIMENT_MODULES = (
+    "labs.first_read",
+    "labs.structures.strings", "labs.structures.lists", "labs.structures.sets", "labs.structures.zsets",
+)
+
+
 def load_all() -> dict[str, Experiment]:
     """Import every lab module that registers experiments (imports only; nothing connects)."""
-    import labs.first_read  # noqa: F401
+    import importlib
 
+    for module in EXPERIMENT_MODULES:
+        importlib.import_module(module)
     return REGISTRY
 
 

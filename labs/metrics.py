@@ -174,15 +174,15 @@ def instrument(client: Any, log: CommandLog) -> Any:
         original_pipe_execute = pipe.execute
 
         def execute(raise_on_error: bool = True) -> Any:
-            stack = [cli_form(c[0], 60) for c in getattr(pipe, "command_stack", [])]
+            stack = [cli_form(c[0], 200) for c in getattr(pipe, "command_stack", [])]
             label = ("MULTI; " if transaction else "PIPELINE; ") + "; ".join(stack) + ("; EXEC" if transaction else "")
             start = time.perf_counter_ns()
             try:
                 replies = original_pipe_execute(raise_on_error=raise_on_error)
             except Exception as exc:
-                log.add(CommandRecord(label[:200], "(error)", time.perf_counter_ns() - start, str(exc)))
+                log.add(CommandRecord(label[:1000], "(error)", time.perf_counter_ns() - start, str(exc)))
                 raise
-            log.add(CommandRecord(label[:200], reply_form(replies),
+            log.add(CommandRecord(label[:1000], reply_form(replies),
                                   time.perf_counter_ns() - start))
             return replies
 

@@ -1,0 +1,159 @@
+"""Strings: a cached JSON API response, TTL rules, a session token, and atomic counters.
+
+Facts it demonstrates (redis.io command pages): ``TTL`` returns -1 for a key without an expiry and -2
+for a missing key; any ``SET`` without ``EX``/``PX``/``KEEPTTL`` discards the key's TTL, ``KEEPTTL``
+retains it; ``GETEX`` and ``SET … GET`` exist since Redis 6.2; ``INCR`` is atomic, so concurrent
+increments never lose a count.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import redis
+
+from labs.db import load_seed_rows
+from labs.experiment import check_ranges, knob, register
+from labs.namespace import DEFAULT_TTL_S
+from labs.structures.common import run_recipe, supports
+
+PAGE = "app_pages/structures.py"
+
+
+def api_response(user_id: int) -> dict[str, Any]:
+    """What ``GET /user/<id>`` would return: the user's row from the seed data."""
+    for row in load_seed_rows("users"):
+        if row["id"] == user_id:
+            return row
+    raise ValueError(f"There is no user {user_id} in the seed data (ids run from 1 to {len(load_seed_rows('users'))}).")
+
+
+@dataclass(frozen=True)
+class CacheJsonParams:
+    user_id: int = knob(123, min=1, max=2000, label="user ID", help="Whose API response to cache.")
+    ttl_s: int = knob(60, min=1, max=86400, unit="s", label="TTL", help="SET … EX: how long the copy lives.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("string-cache-json", title="Cache an API response as JSON", params=CacheJsonParams, page=PAGE,
+          summary="SET user:<id> '<json>' EX 60, read it back, and read its TTL and PTTL.")
+def cache_json(params: CacheJsonParams, *, backend: Any = None, ns: Any = None, log: Any = None):
+    body = json.dumps(api_response(params.user_id), separators=(",", ":"))
+
+    def recipe(r: Any, ns: Any):
+        key = ns.key(f"user:{params.user_id}")
+        r.set(key, body, ex=params.ttl_s)
+        cached = json.loads(r.get(key))
+        ttl, pttl = r.ttl(key), r.pttl(key)
+        missing = r.ttl(ns.key("user:no-such-user"))
+        metrics = {"value_bytes": len(body.encode()), "ttl_s": ttl, "pttl_ms": pttl, "missing_key_ttl": missing}
+        return metrics, {"value": pd.DataFrame([cached])}, [
+            "TTL answers in seconds, PTTL in milliseconds; -2 means the key does not exist."]
+
+    return run_recipe(backend, ns, log, recipe)
+
+
+@dataclass(frozen=True)
+class TTLRulesParams:
+    ttl_s: int = knob(60, min=2, max=86400, unit="s", label="TTL", help="The expiry set by the first SET … EX.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("string-ttl-rules", title="What a plain SET does to a TTL", params=TTLRulesParams, page=PAGE,
+          summary="SET … EX, then a plain SET (TTL gone: -1), then SET … KEEPTTL (TTL kept), GETEX, SET … GET.")
+def ttl_rules(params: TTLRulesParams, *, backend: Any = None, ns: Any = None, log: Any = None):
+    def recipe(r: Any, ns: Any):
+        key = ns.key("ttl-demo")
+        r.set(key, "v1", ex=params.ttl_s)
+        after_ex = r.ttl(key)
+        r.set(key, "v2")                      # no EX/PX/KEEPTTL: the TTL is discarded
+        after_plain = r.ttl(key)
+        r.set(key, "v3", ex=params.ttl_s)
+        r.set(key, "v4", keepttl=True)        # KEEPTTL: value replaced, TTL retained
+        after_keepttl = r.ttl(key)
+        metrics: dict[str, Any] = {"ttl_after_set_ex": after_ex, "ttl_after_plain_set": after_plain,
+                                   "ttl_after_keepttl": after_keepttl}
+        getex = supports(r, "GETEX", key, "EX", max(1, params.ttl_s // 2))
+        metrics["getex_supported"] = getex
+        metrics["ttl_after_getex"] = r.ttl(key) if getex else None
+        try:
+            metrics["set_get_returned"] = (r.set(key, "v5", get=True, keepttl=True) or b"").decode()
+        except redis.ResponseError:
+            metrics["set_get_returned"] = None
+        if r.ttl(key) < 0:  # the lab's rule: every key keeps a lease
+            r.expire(key, DEFAULT_TTL_S)
+        notes = ["A plain SET replaced the value and dropped the expiry (TTL -1): a cache entry that never expires."]
+        if not getex:
+            notes.append("This server has no GETEX (added in Redis 6.2).")
+        return metrics, {}, notes
+
+    return run_recipe(backend, ns, log, recipe)
+
+
+@dataclass(frozen=True)
+class SessionParams:
+    ttl_s: int = knob(30, min=1, max=86400, unit="s", label="session TTL", help="How long the login lasts.")
+    user_id: int = knob(123, min=1, max=2000, label="user ID", help="Who logs in.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("string-session-token", title="A session token that expires", params=SessionParams, page=PAGE,
+          summary="SET session:<token> <user> EX <ttl> NX, then watch TTL/PTTL count down.")
+def session_token(params: SessionParams, *, backend: Any = None, ns: Any = None, log: Any = None):
+    token = secrets.token_urlsafe(12)
+
+    def recipe(r: Any, ns: Any):
+        key = ns.key(f"session:{token}")
+        created = r.set(key, params.user_id, ex=params.ttl_s, nx=True)
+        metrics = {"token": token, "created": bool(created), "ttl_s": r.ttl(key), "pttl_ms": r.pttl(key),
+                   "owner": int(r.get(key))}
+        return metrics, {}, ["NX makes the SET fail if the token already exists, so two logins never share one."]
+
+    return run_recipe(backend, ns, log, recipe)
+
+
+@dataclass(frozen=True)
+class CounterParams:
+    threads: int = knob(4, min=1, max=16, help="Clients incrementing at the same time.")
+    increments: int = knob(250, min=1, max=5000, help="INCRs each client sends.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("string-counter", title="Atomic counters with INCR", params=CounterParams, page=PAGE,
+          summary="Several clients INCR one counter at once: the total is exact, no count is lost.")
+def counter(params: CounterParams, *, backend: Any = None, ns: Any = None, log: Any = None):
+    def recipe(r: Any, ns: Any):
+        key = ns.key("page:views")
+        r.set(key, 0, ex=DEFAULT_TTL_S)
+        errors: list[str] = []
+
+        def worker() -> None:
+            try:
+                for _ in range(params.increments):
+                    r.execute_command("INCR", key)  # redis-py's incr() would send INCRBY key 1
+            except redis.RedisError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=worker) for _ in range(params.threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        expected = params.threads * params.increments
+        final = int(r.get(key))
+        metrics = {"expected": expected, "final": final, "lost_counts": expected - final, "errors": len(errors)}
+        return metrics, {}, [f"{params.threads} clients sent {expected} INCRs; Redis applied each one whole."]
+
+    return run_recipe(backend, ns, log, recipe)
