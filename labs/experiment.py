@@ -110,7 +110,8 @@ def register(name: str, *, title: str, summary: str, params: type, page: str = "
 
 EXPERIMENT_MODULES = (
     "labs.first_read",
-    "labs.structures.strings", "labs.structures.lists", "labs.structures.sets", "labs.structures.zsets",
+    "labs.structures.strings", "labs.structures.lists", "labs.structures.hashes", "labs.structures.sets",
+    "labs.structures.zsets", "labs.structures.encoding",
 )
 
 

@@ -89,6 +89,9 @@ def _cli_arg(arg: Any) -> str:
 
 def cli_form(args: Sequence[Any], max_len: int = 160) -> str:
     """A command as a learner would type it in redis-cli, e.g. ``SET user:1 "{...}" EX 60``."""
+    args = list(args)
+    if args and isinstance(args[0], str) and " " in args[0] and args[0].replace(" ", "").isalpha():
+        args[:1] = args[0].split()  # redis-py sends e.g. "MEMORY USAGE" as one argument
     text = " ".join(_cli_arg(a) for a in args)
     return text if len(text) <= max_len else text[: max_len - 1] + "…"
 

@@ -60,7 +60,7 @@ def current_backend(*, instrumented: bool = True) -> Backend:
     return dataclasses.replace(backend, client=instrument(backend.client, command_log()))
 
 
-def _switch(kind: str, url: str) -> None:
+def switch_backend(kind: str, url: str) -> None:
     try:
         _open(kind, url.strip())
     except BackendError as exc:
@@ -85,7 +85,7 @@ def health_banner(backend: Backend) -> None:
         cols = st.columns(2)
         if backend.kind == "embedded":
             cols[0].button("Restart the embedded server", on_click=_restart_embedded, key="restart_embedded")
-        cols[1].button("Use the sandbox", on_click=_switch, args=("sandbox", ""), key="fallback_sandbox")
+        cols[1].button("Use the sandbox", on_click=switch_backend, args=("sandbox", ""), key="fallback_sandbox")
 
 
 def sidebar(backend: Backend) -> None:
@@ -109,7 +109,7 @@ def sidebar(backend: Backend) -> None:
                                     type="password", placeholder="redis://user:password@host:6379/0",
                                     help="redis:// or rediss:// (TLS); a cluster node works too.")
                 if st.form_submit_button("Connect"):
-                    _switch(kind, url)
+                    switch_backend(kind, url)
                     st.rerun()
             if st.session_state.get("switch_error"):
                 st.error(st.session_state["switch_error"], icon=":material/error:")

@@ -69,3 +69,8 @@ def test_instrumented_pipelines_are_one_record_and_errors_are_logged():
     with pytest.raises(redis.ResponseError):
         r.incr("s")
     assert log.records()[-1].error and log.records()[-1].reply == "(error)"
+
+
+def test_compound_command_names_are_not_quoted():
+    assert cli_form(["MEMORY USAGE", "k", "SAMPLES", 0]) == "MEMORY USAGE k SAMPLES 0"
+    assert cli_form(["SET", "a b", "c"]) == 'SET "a b" c'
