@@ -1,0 +1,73 @@
+"""A recipe panel: an experiment's form, its Run button, headline numbers, and the transcript of what
+Redis saw (command, reply, measured round trip) — the building block of the structures page."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from labs.backends import Backend, BackendError, classify_error
+from labs.experiment import Result, load_all
+from labs.metrics import format_duration_ns
+from ui.session import command_log, namespace
+from ui.widgets import notes, params_form
+
+Extra = Callable[[Result, Any], None]
+
+
+def _metric_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if value is None:
+        return "—"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def show_metrics(metrics: dict[str, Any], labels: dict[str, str] | None = None, per_row: int = 4) -> None:
+    items = [(k, v) for k, v in metrics.items() if not isinstance(v, (list, dict))]
+    labels = labels or {}
+    for start in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, (key, value) in zip(cols, items[start:start + per_row]):
+            col.metric(labels.get(key, key.replace("_", " ")), _metric_text(value))
+
+
+def transcript(result: Result, *, last: int = 40) -> None:
+    """The commands a recipe sent, as redis-cli would show them, keys without the learner's prefix."""
+    frame = result.frames.get("commands")
+    if frame is None or frame.empty:
+        return
+    shown = frame.tail(last).assign(latency=frame.latency_us.tail(last).map(lambda us: format_duration_ns(us * 1000)))
+    more = f" (last {last} of {len(frame)})" if len(frame) > last else ""
+    with st.expander(f"What Redis saw{more}", icon=":material/terminal:"):
+        st.dataframe(shown[["command", "reply", "latency"]], hide_index=True, width="stretch")
+        st.caption(f"Keys are shown without your prefix `{namespace('structures').prefix}`.")
+
+
+def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
+           columns: int = 3, hide: tuple[str, ...] = ()) -> Result | None:
+    """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript."""
+    exp = load_all()[name]
+    st.markdown(f"**{exp.title}** — {exp.summary}")
+    params, submitted = params_form(exp.params_cls, key=f"recipe_{name}", columns=columns,
+                                    submit=f"Run: {exp.title}")
+    state_key = f"recipe_result_{name}"
+    if submitted and params is not None:
+        try:
+            st.session_state[state_key] = exp.run(params, backend=backend, ns=namespace(), log=command_log())
+        except ValueError as exc:
+            st.error(str(exc), icon=":material/error:")
+        except Exception as exc:  # a server that failed mid-run: say what happened, keep the page
+            err = exc if isinstance(exc, BackendError) else classify_error(exc, backend.label)
+            st.error(f"{err.message} {err.hint}".strip(), icon=":material/cloud_off:")
+    result: Result | None = st.session_state.get(state_key)
+    if result is None:
+        return None
+    show_metrics({k: v for k, v in result.metrics.items() if k not in hide}, labels)
+    if extra is not None:
+        extra(result, params)
+    notes(result)
+    transcript(result)
+    return result
