@@ -1,0 +1,82 @@
+"""AppTest of the data-structures page: recipes run from their forms, the console and the quiz work,
+and nothing raises — on the sandbox and on the embedded server."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.catalog import ROOT
+
+PAGE = "app_pages/structures.py"
+
+
+@pytest.fixture(params=["sandbox", "embedded"])
+def at(request, monkeypatch) -> AppTest:
+    monkeypatch.setenv("LAB_BACKEND", request.param)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page(PAGE).run()
+    assert not app.exception
+    return app
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    [b for b in at.button if b.label == label][0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_recipes_run_from_the_page(at):
+    _click(at, "Run: Cache an API response as JSON")
+    assert _metrics(at)["missing key ttl"] == "-2" and 0 < int(_metrics(at)["ttl s"]) <= 60
+    _click(at, "Run: What a plain SET does to a TTL")
+    assert _metrics(at)["ttl after plain set"] == "-1"
+    _click(at, "Run: Chat history: keep the last N")
+    assert _metrics(at)["length"] == "20"
+    _click(at, "Run: A sliding-window rate limiter")
+    assert _metrics(at)["first rejected at request"] == "11"
+    _click(at, "Run: JSON string or hash?")
+    assert _metrics(at)["lost updates json"] == "1" and _metrics(at)["lost updates hash"] == "0"
+
+
+def test_leaderboard_can_be_played(at):
+    _click(at, "Run: A leaderboard")
+    [s for s in at.selectbox if s.label == "Player"][0].set_value("alan")
+    [n for n in at.number_input if n.label == "Points"][0].set_value(999)
+    _click(at, "Add points (ZINCRBY)")
+    charts = at.get("plotly_chart")
+    assert any("alan" in str(c.proto.spec) for c in charts)
+
+
+def test_console_namespaces_and_refuses(at):
+    def send(line: str) -> str:
+        at.text_input(key="console_line").set_value(line)
+        _click(at, "Send")
+        return at.code[-1].value
+
+    assert 'OK' in send('SET greeting "hello world" EX 60')
+    assert send("GET greeting").endswith('"hello world"')
+    assert "refused" in send("FLUSHALL").splitlines()[-1]
+    assert "refused" in send("KEYS *").splitlines()[-1]
+    assert "ERR wrong number of arguments" in send("GET")
+
+
+def test_quiz_gives_feedback_and_keeps_score(at):
+    radio = at.radio(key="quiz_top-10-players")
+    radio.set_value("Sorted set").run()
+    assert not at.exception
+    assert any("1 right of 1 answered" in str(p.proto) for p in at.get("progress"))
+    assert at.success
+
+
+def test_key_inspector_lists_the_learners_keys(at):
+    _click(at, "Run: Chat history: keep the last N")
+    at.run()
+    inspector = [s for s in at.selectbox if s.label == "Your key"][0]
+    assert "chat:history" in inspector.options
+    inspector.set_value("chat:history").run()
+    assert _metrics(at)["TYPE"] == "list" and _metrics(at)["Length"] == "20"
