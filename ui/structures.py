@@ -100,6 +100,8 @@ def console(backend: Backend) -> None:
     state = st.session_state
     owner = (backend.kind, backend.label)
     if state.get("console_owner") != owner:
+        if state.get("console") is not None:
+            state["console"].close()  # its connections belong to the previous backend
         state["console"] = SafeConsole(backend.client, namespace("structures"), shared=backend.kind != "sandbox",
                                        log=command_log())
         state["console_owner"] = owner
