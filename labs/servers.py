@@ -308,6 +308,24 @@ class PrivateServer:
             self.proc.kill()
             self.proc.wait(timeout=2)
 
+    def restart(self, timeout: float = 5.0) -> "PrivateServer":
+        """Start the server again on the same port and folder, as an operator would after a crash.
+
+        Without persistence it comes back empty; with ``extra={"appendonly": "yes", "appendfsync":
+        "always"}`` it replays its append-only file and every acknowledged write is back.
+        """
+        if self.running:
+            self.crash()
+        if self._record is not None:
+            self._record.unlink(missing_ok=True)
+        self.proc = _spawn(self._argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, cwd=self.dir)
+        self._wait_ready(timeout)
+        self._write_record()
+        with _running_lock:
+            _running.add(self)
+        return self
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

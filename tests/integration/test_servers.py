@@ -124,3 +124,15 @@ def test_a_bad_setting_shows_the_servers_own_words():
     with pytest.raises(ServerUnavailable) as err:
         PrivateServer(maxmemory="lots").start()
     assert "did not start" in str(err.value)
+
+
+def test_restart_after_a_crash_comes_back_empty_without_persistence_and_whole_with_aof():
+    with PrivateServer(maxmemory="16mb") as plain, \
+            PrivateServer(maxmemory="16mb", extra={"appendonly": "yes", "appendfsync": "always"}) as durable:
+        for server in (plain, durable):
+            server.client().set("k", "acknowledged")
+            server.crash()
+            assert not server.running
+            server.restart()
+        assert plain.client().get("k") is None
+        assert durable.client().get("k") == b"acknowledged"
