@@ -2,6 +2,8 @@
 colours come from the app theme (``.streamlit/config.toml``) when Streamlit renders the figure."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -78,4 +80,18 @@ def compare_bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, 
     """A small grouped bar chart for side-by-side comparisons (e.g. JSON string vs hash)."""
     fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=True, labels={y: y_title, x: ""})
     fig.update_layout(height=260, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def line_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *, x_title: str, y_title: str,
+               log_x: bool = False, hline: float | None = None, hline_text: str = "", vline: float | None = None,
+               vline_text: str = "", step: bool = False) -> go.Figure:
+    """A line per ``color`` group, with optional reference lines (a target, a crossing point)."""
+    fig = px.line(frame, x=x, y=y, color=color, log_x=log_x, markers=not step, line_shape="hv" if step else "linear",
+                  labels={x: x_title, y: y_title})
+    if hline is not None:
+        fig.add_hline(y=hline, line_dash="dot", annotation_text=hline_text)
+    if vline is not None:  # shapes on a log axis take log10 coordinates
+        fig.add_vline(x=math.log10(vline) if log_x else vline, line_dash="dash", annotation_text=vline_text)
+    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
     return fig

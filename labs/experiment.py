@@ -112,6 +112,7 @@ EXPERIMENT_MODULES = (
     "labs.first_read",
     "labs.structures.strings", "labs.structures.lists", "labs.structures.hashes", "labs.structures.sets",
     "labs.structures.zsets", "labs.structures.encoding",
+    "labs.patterns.compare", "labs.patterns.crash", "labs.patterns.crossover",
 )
 
 

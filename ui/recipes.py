@@ -47,7 +47,7 @@ def transcript(result: Result, *, last: int = 40) -> None:
 
 
 def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
-           columns: int = 3, hide: tuple[str, ...] = ()) -> Result | None:
+           columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True) -> Result | None:
     """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript."""
     exp = load_all()[name]
     st.markdown(f"**{exp.title}** — {exp.summary}")
@@ -65,7 +65,8 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
     result: Result | None = st.session_state.get(state_key)
     if result is None:
         return None
-    show_metrics({k: v for k, v in result.metrics.items() if k not in hide}, labels)
+    if metrics:
+        show_metrics({k: v for k, v in result.metrics.items() if k not in hide}, labels)
     if extra is not None:
         extra(result, params)
     notes(result)

@@ -53,8 +53,9 @@ def _widget(k: dict[str, Any], wkey: str) -> Any:
     if k["type"] is bool:
         return st.toggle(label, value=k["default"], **common)
     if k["type"] in (int, float):
-        return st.number_input(label, min_value=k.get("min"), max_value=k.get("max"),
-                               value=k["default"], **common)
+        cast = k["type"]  # Streamlit wants value, min and max of one type
+        lo, hi = (None if k.get(b) is None else cast(k[b]) for b in ("min", "max"))
+        return st.number_input(label, min_value=lo, max_value=hi, value=cast(k["default"]), **common)
     return st.text_input(label, value=str(k["default"]), **common)
 
 

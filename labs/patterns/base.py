@@ -75,6 +75,10 @@ class Strategy:
     def queue_depth(self) -> int:
         return 0
 
+    def background_db_writes(self) -> int:
+        """Database writes done outside requests (write-behind's flusher); none for most strategies."""
+        return 0
+
     def _db_write(self, entity: int, value: str) -> tuple[Op, dict]:
         result = self.db.update(TABLE, entity, {FIELD: value})
         return Op("write", entity, True, None, None, 0, result.real_ns, result.simulated_ns, db_writes=1), result.value

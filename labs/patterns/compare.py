@@ -93,15 +93,40 @@ def run_strategy(strategy: Strategy, trace: pd.DataFrame, *, down_from: int | No
                                        "simulated_us", "total_us", "db_reads", "db_writes", "error", "queue_depth"])
 
 
-def summarize(requests: pd.DataFrame) -> pd.DataFrame:
-    """One row per strategy: latency percentiles, hit ratio, database load, stale reads, failures."""
+def hit_curve(requests: pd.DataFrame, window: int = 100, points: int = 200) -> pd.DataFrame:
+    """Hit ratio over the request index (a moving window of reads): the cold-start curve, per strategy."""
+    out = []
+    for name, g in requests[(requests.op == "read") & requests.hit.notna()].groupby("strategy", sort=False):
+        ratio = g.hit.astype(float).rolling(window, min_periods=1).mean()
+        step = max(1, len(g) // points)
+        out.append(pd.DataFrame({"strategy": name, "request": g["index"].to_numpy()[::step],
+                                 "hit_ratio": ratio.to_numpy()[::step]}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["strategy", "request", "hit_ratio"])
+
+
+def latency_curve(requests: pd.DataFrame, window: int = 50, points: int = 200) -> pd.DataFrame:
+    """Median read time over the request index (a moving window): shows the jump when the cache goes down."""
+    out = []
+    for name, g in requests[requests.op == "read"].groupby("strategy", sort=False):
+        median_ms = g.total_us.rolling(window, min_periods=1).median() / 1000
+        step = max(1, len(g) // points)
+        out.append(pd.DataFrame({"strategy": name, "request": g["index"].to_numpy()[::step],
+                                 "read_ms": median_ms.to_numpy()[::step]}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["strategy", "request", "read_ms"])
+
+
+def summarize(requests: pd.DataFrame, background: dict[str, int] | None = None) -> pd.DataFrame:
+    """One row per strategy: latency percentiles, hit ratio, database load (requests' queries plus any
+    background writes, e.g. write-behind's flusher), stale reads, failures."""
+    background = background or {}
     out = []
     for name, g in requests.groupby("strategy", sort=False):
         reads, writes = g[g.op == "read"], g[g.op == "write"]
         hits = reads.hit.dropna()
         row = {"strategy": name, "reads": len(reads), "writes": len(writes),
                "hit_ratio": float(hits.astype(bool).mean()) if len(hits) else float("nan"),
-               "db_queries": int(g.db_reads.sum() + g.db_writes.sum()), "stale_reads": int(reads.stale.sum()),
+               "db_queries": int(g.db_reads.sum() + g.db_writes.sum()) + background.get(name, 0),
+               "stale_reads": int(reads.stale.sum()),
                "failed": int((~g.ok).sum()), "degraded": int(g.error.str.startswith("degraded").sum()),
                "max_queue_depth": int(g.queue_depth.max())}
         for label, frame in (("read", reads), ("write", writes)):
@@ -125,7 +150,7 @@ def run(params: CompareParams, *, backend: Any = None, ns: Namespace | None = No
                                  rate_per_s=params.rate_per_s, seed=params.seed))
     down_from = int(params.cache_down_at * params.requests) if params.cache_down_at < 1 else None
     seed_path = ensure_seeded(default_db_path()).path
-    frames = []
+    frames, background = [], {}
     try:
         for i, name in enumerate(strategies):
             db = PrimaryDB.open_private_copy(seed_path, latency=LATENCY_PRESETS[params.db_latency].model,
@@ -134,6 +159,7 @@ def run(params: CompareParams, *, backend: Any = None, ns: Namespace | None = No
             strategy = _make(name, backend.client, db, lab, params)
             try:
                 frames.append(run_strategy(strategy, trace, down_from=down_from).assign(strategy=name))
+                background[name] = strategy.background_db_writes()
             finally:
                 db.close()
             if on_progress:
@@ -142,10 +168,11 @@ def run(params: CompareParams, *, backend: Any = None, ns: Namespace | None = No
         for b in opened:
             b.close()
     requests = pd.concat(frames, ignore_index=True)
-    summary = summarize(requests)
+    summary = summarize(requests, background)
+    extra = {"hit_curve": hit_curve(requests), "latency_curve": latency_curve(requests), "queue": requests[requests.strategy == "write-behind"][["t_ms", "queue_depth"]]}
     metrics = {f"{r.strategy}: {k}": v for r in summary.itertuples(index=False)
                for k, v in r._asdict().items() if k in ("hit_ratio", "read_p50_ms", "stale_reads", "db_queries", "failed")}
-    return Result(metrics, {"summary": summary, "requests": requests}, _notes(params, backend, down_from))
+    return Result(metrics, {"summary": summary, "requests": requests, **extra}, _notes(params, backend, down_from))
 
 
 def _notes(p: CompareParams, backend: Any, down_from: int | None) -> list[str]:
