@@ -55,7 +55,7 @@ def comparison(result: Result, _params: Any) -> None:
 def crash_report(result: Result, _params: Any) -> None:
     lost = result.frames.get("lost")
     if lost is not None and not lost.empty:
-        st.error(f"{len(lost)} acknowledged writes never reached the database:", icon=":material/report:")
+        st.warning(f"{len(lost)} acknowledged writes never reached the database:", icon=":material/report:")
         st.dataframe(lost, hide_index=True, width="stretch", height=min(38 + 35 * len(lost), 300))
     elif lost is not None:
         st.success("Every acknowledged write is in the database.", icon=":material/verified:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import redis
 import streamlit as st
 
 from labs.backends import Backend, BackendError, classify_error
@@ -59,7 +60,7 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
             st.session_state[state_key] = exp.run(params, backend=backend, ns=namespace(), log=command_log())
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
-        except Exception as exc:  # a server that failed mid-run: say what happened, keep the page
+        except (redis.RedisError, OSError, BackendError) as exc:  # the server failed mid-run: say so, keep the page
             err = exc if isinstance(exc, BackendError) else classify_error(exc, backend.label)
             st.error(f"{err.message} {err.hint}".strip(), icon=":material/cloud_off:")
     result: Result | None = st.session_state.get(state_key)

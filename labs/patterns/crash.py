@@ -89,7 +89,7 @@ def _ident(client: Any) -> tuple[str, str]:
           summary="Kill the cache server mid-run and count the acknowledged writes that never reach the database.",
           params=CrashParams, page="app_pages/patterns.py")
 def run(params: CrashParams, *, backend: Any = None, db: PrimaryDB | None = None, ns: Namespace | None = None,
-        on_progress: Callable[[float], None] | None = None) -> Result:
+        on_progress: Callable[[float], None] | None = None, log: Any = None) -> Result:
     """Run on a private server started here (``backend`` is not used: the shared server is never killed)."""
     t0 = time.perf_counter()
     server = _start_server(params.durable)

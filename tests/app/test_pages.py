@@ -88,3 +88,17 @@ def test_a_corrupt_database_file_is_rebuilt_with_a_message(monkeypatch, tmp_path
     assert {m.label: m.value for m in at.metric}["Database queries"] == "30"
     later_learner = _app(monkeypatch, "sandbox").run()  # same process, caches kept: told once is enough
     assert "corrupt" not in _texts(later_learner, "info")
+
+
+@pytest.mark.parametrize("backend", ["sandbox", "embedded"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_run_button_on_every_page_runs_cleanly(monkeypatch, backend, page):
+    """Each experiment form runs with its defaults: no exception and no error message on a healthy backend."""
+    at = _app(monkeypatch, backend).run()
+    at.switch_page(page).run()
+    labels = [b.label for b in at.button if b.label.startswith("Run")]
+    for label in labels:
+        [b for b in at.button if b.label == label][0].click().run()
+        assert not at.exception, (label, [e.value for e in at.exception])
+        assert not at.error, (label, [e.value for e in at.error])
+    assert labels, f"{page} has no experiment to run"
