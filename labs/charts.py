@@ -95,3 +95,10 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *,
         fig.add_vline(x=math.log10(vline) if log_x else vline, line_dash="dash", annotation_text=vline_text)
     fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
     return fig
+
+
+def area_chart(frame: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str) -> go.Figure:
+    """Stacked areas: how much each group contributes to a total over time (e.g. memory per data class)."""
+    fig = px.area(frame, x=x, y=y, color=color, labels={x: x_title, y: y_title})
+    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
