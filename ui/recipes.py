@@ -48,7 +48,8 @@ def transcript(result: Result, *, last: int = 40) -> None:
 
 
 def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
-           columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True) -> Result | None:
+           columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True,
+           show: tuple[str, ...] | None = None) -> Result | None:
     """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript."""
     exp = load_all()[name]
     st.markdown(f"**{exp.title}** — {exp.summary}")
@@ -67,7 +68,8 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
     if result is None:
         return None
     if metrics:
-        show_metrics({k: v for k, v in result.metrics.items() if k not in hide}, labels)
+        chosen = {k: v for k, v in result.metrics.items() if k not in hide and (show is None or k in show)}
+        show_metrics(chosen, labels)
     if extra is not None:
         extra(result, params)
     notes(result)

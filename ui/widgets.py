@@ -61,7 +61,7 @@ def _widget(k: dict[str, Any], wkey: str) -> Any:
 
 def notes(result: Result) -> None:
     for note in result.notes:
-        st.caption(f":material/info: {note}")
+        st.caption(":material/info: " + note.replace("$", "\\$"))  # a "$" pair would render as maths
 
 
 def command_log(log: CommandLog, *, last: int = 25, expanded: bool = False) -> None:

@@ -1,0 +1,93 @@
+"""TTL page pieces: the lease planner (an editable table of data classes and prices), and the charts of
+the jitter, expiry and calibration experiments."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from labs import charts
+from labs.experiment import Result
+from labs.jitter import write_keys
+from labs.ttl_cost import PRESETS, LeaseParams, load_prices, run_planner
+from ui.recipes import show_metrics
+from ui.session import namespace
+from ui.widgets import notes, params_form
+
+PLANNER_LABELS = {"steady_memory_gb": "steady memory (GB)", "peak_memory_gb": "peak memory (GB)",
+                  "no_ttl_memory_gb": "without TTLs (GB)", "usd_per_month_with_ttls": "USD/month with TTLs",
+                  "usd_per_month_without_ttls": "USD/month without TTLs", "savings_ratio": "without ÷ with",
+                  "serverless_usd_per_month_with_ttls": "serverless USD/month, TTLs",
+                  "serverless_usd_per_month_without_ttls": "serverless USD/month, no TTLs"}
+
+
+def lease_planner() -> None:
+    st.markdown("**Your data classes** — edit a cell, add or delete rows (TTL 0 = no TTL).")
+    classes = st.data_editor(pd.DataFrame([dataclasses.asdict(c) for c in PRESETS]), num_rows="dynamic",
+                             key="planner_classes", width="stretch")
+    with st.expander("Node prices (illustrative, dated — edit to match your provider)"):
+        prices = st.data_editor(load_prices(), num_rows="dynamic", key="planner_prices", width="stretch")
+    params, submitted = params_form(LeaseParams, key="planner", columns=5, submit="Run: Plan your leases",
+                                    only=("horizon_h", "step_min", "reserved_fraction", "maxmemory_gb", "seed"))
+    if submitted and params is not None:
+        try:
+            rows = json.dumps(classes.dropna(how="all").to_dict(orient="records"))
+            params = dataclasses.replace(params, classes=rows)
+            st.session_state["planner_result"] = run_planner(params, prices=prices.dropna(how="all"))
+        except ValueError as exc:
+            st.error(str(exc), icon=":material/error:")
+    result: Result | None = st.session_state.get("planner_result")
+    if result is None:
+        return
+    show_metrics({k: v for k, v in result.metrics.items() if not k.startswith("node_")}, PLANNER_LABELS)
+    st.markdown(f"Node with TTLs: **{result.metrics['node_with_ttls']}** · without TTLs: "
+                f"**{result.metrics['node_without_ttls']}**")
+    timeline = result.frames["timeline"].assign(GB=lambda f: f.bytes / 1e9)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.line_chart(timeline, "t_h", "keys", "class", x_title="hours (simulated)",
+                                        y_title="live keys", step=True), width="stretch")
+    right.plotly_chart(charts.area_chart(timeline, "t_h", "GB", "class", x_title="hours (simulated)",
+                                         y_title="memory (GB)"), width="stretch")
+    st.dataframe(result.frames["classes"], hide_index=True, width="stretch")
+    with st.expander("Which nodes fit"):
+        st.dataframe(result.frames["nodes"], hide_index=True, width="stretch")
+    notes(result)
+
+
+def calibration(result: Result, _params: Any) -> None:
+    st.dataframe(result.frames["calibration"], hide_index=True, width="stretch")
+
+
+def jitter(result: Result, _params: Any) -> None:
+    frame = result.frames["expirations"]
+    st.plotly_chart(charts.line_chart(frame, "second", "expirations", "strategy", x_title="seconds after the write",
+                                      y_title="expirations per second", step=True), width="stretch")
+
+
+def jitter_for_real(backend: Any) -> None:
+    if st.button("Do it for real: write 1,000 keys with jittered TTLs", key="jitter_real"):
+        hist = write_keys(backend.client, namespace("ttl-cost"), keys=1000, ttl_s=60, jitter_s=120)
+        st.session_state["jitter_hist"] = hist
+    hist = st.session_state.get("jitter_hist")
+    if hist is not None:
+        st.plotly_chart(charts.compare_bars(hist, "ttl_s", "keys", y_title="keys (TTL read back)"), width="stretch")
+
+
+def expiry_sim(result: Result, _params: Any) -> None:
+    frame = result.frames["timeline"].melt(id_vars="t_s", value_vars=["live", "expired_present"],
+                                           var_name="keys", value_name="count")
+    st.plotly_chart(charts.line_chart(frame, "t_s", "count", "keys", x_title="seconds (simulated)",
+                                      y_title="keys in memory"), width="stretch")
+
+
+def expiry_real(result: Result, _params: Any) -> None:
+    frame = result.frames["comparison"]
+    st.plotly_chart(charts.line_chart(frame, "t_s", "keys_in_db", "source", x_title="seconds",
+                                      y_title="keys in the database (DBSIZE)"), width="stretch")
+
+
+def mechanics_steps(result: Result, _params: Any) -> None:
+    st.dataframe(result.frames["steps"], hide_index=True, width="stretch")
