@@ -328,6 +328,7 @@ def plan(classes: list[DataClass], horizon_h: float = 24, step_min: float = 15, 
     timeline, rows = [], []
     total = np.zeros_like(t)
     no_ttl_bytes = 0.0
+    no_ttl_rate = 0.0  # bytes per second the same data adds when nothing ever expires
     for cls in classes:
         life = residency(cls, rng)
         per_key = model.bytes_per_key(cls.key_bytes, cls.value_bytes, cls.ttl_s > 0)
@@ -342,13 +343,20 @@ def plan(classes: list[DataClass], horizon_h: float = 24, step_min: float = 15, 
                      "bytes_at_horizon": float(keys[-1] * per_key), "bytes_per_key": per_key,
                      "hit_ratio": life["hits"] / reads if reads else math.nan, "sampled_keys": life["samples"]})
         no_ttl_bytes += cls.keys_per_s * t[-1] * model.bytes_per_key(cls.key_bytes, cls.value_bytes, False)
+        no_ttl_rate += cls.keys_per_s * model.bytes_per_key(cls.key_bytes, cls.value_bytes, False)
+    no_ttl_total = no_ttl_rate * t
     if maxmemory_bytes > 0:
         total = np.minimum(total, maxmemory_bytes)
         no_ttl_bytes = min(no_ttl_bytes, maxmemory_bytes)
+        no_ttl_total = np.minimum(no_ttl_total, maxmemory_bytes)
+    totals = pd.concat([pd.DataFrame({"t_h": t / 3600, "data": "with your TTLs", "bytes": total}),
+                        pd.DataFrame({"t_h": t / 3600, "data": "same data without TTLs", "bytes": no_ttl_total})],
+                       ignore_index=True)
     frame = pd.DataFrame(rows)
     share = frame.bytes_at_horizon / frame.bytes_at_horizon.sum() if frame.bytes_at_horizon.sum() else 0.0
     frame["share_of_cost"] = share
-    return {"timeline": pd.concat(timeline, ignore_index=True), "classes": frame, "peak_bytes": float(total.max()),
+    return {"timeline": pd.concat(timeline, ignore_index=True), "totals": totals, "classes": frame,
+            "peak_bytes": float(total.max()),
             "steady_bytes": float(frame.steady_bytes.sum()), "no_ttl_bytes": float(no_ttl_bytes), "t": t, "total": total}
 
 
@@ -493,7 +501,8 @@ def run_planner(params: LeaseParams, *, backend: Any = None, ns: Any = None, log
     if params.maxmemory_gb > 0 and out["no_ttl_bytes"] >= params.maxmemory_gb * 1e9:
         notes.append(f"Capped at maxmemory ({params.maxmemory_gb:g} GB): past it the server evicts keys "
                      "(or refuses writes with noeviction) — the TTL-less data no longer fits.")
-    return Result(metrics, {"timeline": out["timeline"], "classes": out["classes"], "nodes": nodes}, notes)
+    return Result(metrics, {"timeline": out["timeline"], "totals": out["totals"], "classes": out["classes"],
+                            "nodes": nodes}, notes)
 
 
 def with_ttl(cls: DataClass, ttl_s: float) -> DataClass:

@@ -51,6 +51,9 @@ def lease_planner() -> None:
                                         y_title="live keys", step=True), width="stretch")
     right.plotly_chart(charts.area_chart(timeline, "t_h", "GB", "class", x_title="hours (simulated)",
                                          y_title="memory (GB)"), width="stretch")
+    totals = result.frames["totals"].assign(GB=lambda f: f.bytes / 1e9)
+    st.plotly_chart(charts.line_chart(totals, "t_h", "GB", "data", x_title="hours (simulated)",
+                                      y_title="total memory (GB)", step=True), width="stretch")
     st.dataframe(result.frames["classes"], hide_index=True, width="stretch")
     with st.expander("Which nodes fit"):
         st.dataframe(result.frames["nodes"], hide_index=True, width="stretch")

@@ -127,10 +127,24 @@ def test_the_planner_answers_fast_and_labels_what_is_simulated():
     m = result.metrics
     assert m["usd_per_month_without_ttls"] > m["usd_per_month_with_ttls"] > 0
     assert m["savings_ratio"] > 1 and m["no_ttl_memory_gb"] > m["peak_memory_gb"]
-    assert set(result.frames) == {"timeline", "classes", "nodes"}
+    assert set(result.frames) == {"timeline", "totals", "classes", "nodes"}
     assert {"t_h", "class", "keys", "bytes"} <= set(result.frames["timeline"].columns)
     assert {"steady_keys", "hit_ratio", "share_of_cost"} <= set(result.frames["classes"].columns)
     assert result.frames["nodes"]["fits"].dtype == bool
     assert result.frames["classes"].share_of_cost.sum() == pytest.approx(1.0)
     text = " ".join(result.notes)
     assert "SIMULATED" in text and "ILLUSTRATIVE" in text and DEFAULT_MODEL.source in text
+
+
+def test_the_without_ttls_line_grows_linearly_and_ends_at_the_horizon_figure():
+    """'No TTL' memory grows linearly with time at rate × bytes per key (the comparison line)."""
+    from labs.ttl_cost import LeaseParams, run_planner
+
+    result = run_planner(LeaseParams(horizon_h=10))
+    line = result.frames["totals"]
+    without = line[line.data == "same data without TTLs"].reset_index(drop=True)
+    slope = without.bytes.diff().dropna()
+    assert slope.max() == pytest.approx(slope.min(), rel=1e-9)
+    assert without.bytes.iloc[-1] / 1e9 == pytest.approx(result.metrics["no_ttl_memory_gb"])
+    with_ttls = line[line.data == "with your TTLs"].bytes
+    assert with_ttls.max() / 1e9 == pytest.approx(result.metrics["peak_memory_gb"])
