@@ -126,15 +126,23 @@ class CommandRecord:
 
 
 class CommandLog:
-    """The last ``maxlen`` commands a lab sent (thread-safe)."""
+    """The last ``maxlen`` commands a lab sent (thread-safe).
+
+    Commands are kept raw and put into redis-cli form only when read, so logging costs the timed path
+    almost nothing (the lab must not distort the latencies it measures: see bench/bench_patterns.py).
+    """
 
     def __init__(self, maxlen: int = 200) -> None:
-        self._records: deque[CommandRecord] = deque(maxlen=maxlen)
+        self._records: deque[CommandRecord | tuple] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
     def add(self, record: CommandRecord) -> None:
         with self._lock:
             self._records.append(record)
+
+    def add_raw(self, args: tuple, reply: Any, elapsed_ns: int, error: str | None = None) -> None:
+        """Record a command's arguments and reply as they are; formatted when read."""
+        self._records.append((args, reply, elapsed_ns, error))  # deque.append is atomic
 
     def clear(self) -> None:
         with self._lock:
@@ -142,7 +150,10 @@ class CommandLog:
 
     def records(self) -> list[CommandRecord]:
         with self._lock:
-            return list(self._records)
+            items = list(self._records)
+        return [item if isinstance(item, CommandRecord) else
+                CommandRecord(cli_form(item[0]), "(error)" if item[3] else reply_form(item[1]), item[2], item[3])
+                for item in items]
 
     def __len__(self) -> int:
         return len(self._records)
@@ -166,9 +177,9 @@ def instrument(client: Any, log: CommandLog) -> Any:
         try:
             reply = original_execute(*args, **options)
         except Exception as exc:
-            log.add(CommandRecord(cli_form(args), "(error)", time.perf_counter_ns() - start, str(exc)))
+            log.add_raw(args, None, time.perf_counter_ns() - start, str(exc))
             raise
-        log.add(CommandRecord(cli_form(args), reply_form(reply), time.perf_counter_ns() - start))
+        log.add_raw(args, reply, time.perf_counter_ns() - start)
         return reply
 
     def pipeline(*args: Any, **kwargs: Any) -> Any:
