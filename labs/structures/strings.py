@@ -72,6 +72,16 @@ class TTLRulesParams:
 def ttl_rules(params: TTLRulesParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     def recipe(r: Any, ns: Any):
         key = ns.key("ttl-demo")
+        try:
+            return steps(r, key)
+        finally:  # the lab's rule, even if a step failed: every key keeps a lease
+            try:
+                if r.ttl(key) == -1:
+                    r.expire(key, DEFAULT_TTL_S)
+            except redis.RedisError:
+                pass
+
+    def steps(r: Any, key: str):
         r.set(key, "v1", ex=params.ttl_s)
         after_ex = r.ttl(key)
         r.set(key, "v2")                      # no EX/PX/KEEPTTL: the TTL is discarded
@@ -88,8 +98,6 @@ def ttl_rules(params: TTLRulesParams, *, backend: Any = None, ns: Any = None, lo
             metrics["set_get_returned"] = (r.set(key, "v5", get=True, keepttl=True) or b"").decode()
         except redis.ResponseError:
             metrics["set_get_returned"] = None
-        if r.ttl(key) < 0:  # the lab's rule: every key keeps a lease
-            r.expire(key, DEFAULT_TTL_S)
         notes = ["A plain SET replaced the value and dropped the expiry (TTL -1): a cache entry that never expires."]
         if not getex:
             notes.append("This server has no GETEX (added in Redis 6.2).")

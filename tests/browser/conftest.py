@@ -192,18 +192,45 @@ def browser():
             browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh context (so a fresh Streamlit session) per test, 1400x1000; JS errors are collected."""
+def new_page(browser):
+    """A fresh context (so a fresh Streamlit session), 1400x1000, whose page collects JS errors."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(30_000)
     pg = context.new_page()
     pg.js_errors = []  # type: ignore[attr-defined]
     pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))  # type: ignore[attr-defined]
+    return context, pg
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh context (so a fresh Streamlit session) per test, 1400x1000; JS errors are collected."""
+    context, pg = new_page(browser)
     try:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def module_pages(browser):
+    """``module_pages(name)``: one page -- one Streamlit session -- per name, shared by the module's tests.
+
+    Saves a page load per test where tests can share a session; a test that needs a pristine session
+    (or changes the session's backend) uses ``page`` instead.
+    """
+    opened: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in opened:
+            opened[name] = new_page(browser)
+        return opened[name][1]
+
+    try:
+        yield get
+    finally:
+        for context, _ in opened.values():
+            context.close()
 
 
 # --------------------------------------------------------------------------- Redis for the live test

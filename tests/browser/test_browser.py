@@ -2,7 +2,9 @@
 good citizen on a shared Redis, and a bad URL is refused without losing the session's backend.
 
 The page walk is generic over ``ui.catalog.available()``: a new page file is covered as soon as it
-exists. Run with ``pytest tests/browser`` (see conftest.py for skips, LAB_REQUIRE_BROWSER and
+exists. It is tab-aware: on a page with ``st.tabs`` each tab is opened in turn and the "Run…" buttons of
+its panel clicked (a hidden tab's buttons cannot be), and the live walk also types at any console it
+finds (a "redis>" prompt). Run with ``pytest tests/browser`` (see conftest.py for skips, LAB_REQUIRE_BROWSER and
 LAB_REQUIRE_REDIS).
 """
 from __future__ import annotations
@@ -36,6 +38,8 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
 RUN_BUTTON = re.compile(r"^Run\b")
+TAB_PANEL = '[role="tabpanel"]'
+TAB_SWITCH_MS = 150     # a tab with on_change="rerun" starts its rerun well within this
 TRACEBACK = "Traceback (most recent call last)"
 MISS_LABEL = "First read (miss), median"
 HIT_LABEL = "Second read (hit), median"
@@ -137,7 +141,8 @@ def full_screenshot(page, path: Path) -> None:
     size = page.viewport_size or VIEWPORT
     page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 12_000)})
     try:
-        page.wait_for_timeout(700)  # charts re-layout to the new size
+        charts = page.locator('[data-testid="stPlotlyChart"]:visible').count()
+        page.wait_for_timeout(700 if charts else 150)  # charts re-layout to the new size
         page.screenshot(path=str(path), full_page=True)
     finally:
         page.set_viewport_size(size)
@@ -160,27 +165,114 @@ def run_experiment(page) -> None:
 
 
 def wait_charts(page) -> None:
-    charts = page.locator('[data-testid="stPlotlyChart"]')
+    """Every shown plotly chart has drawn (charts of a tab not shown stay mounted, hidden: skipped)."""
+    charts = page.locator('[data-testid="stPlotlyChart"]:visible')
     for i in range(charts.count()):
         expect(charts.nth(i).locator(".main-svg").first).to_be_visible(timeout=15_000)
 
 
-def click_run_buttons(page, where: str) -> int:
-    """Click every enabled "Run…" button in the page's main area, one rerun at a time."""
-    main = page.locator('[data-testid="stMain"]')
-    buttons = main.get_by_role("button", name=RUN_BUTTON)
+def _click_runs_in(page, area, where: str, *, skip_tab_panels: bool = False) -> int:
+    """Click every enabled, visible "Run…" button inside ``area``, one rerun at a time.
+
+    With ``skip_tab_panels`` the buttons inside a tab panel are left to the tab walk.
+    """
+    buttons = area.get_by_role("button", name=RUN_BUTTON)
     clicked = 0
     for i in range(buttons.count()):
         if i >= buttons.count():  # a rerun removed some
             break
         button = buttons.nth(i)
+        if skip_tab_panels and button.evaluate("e => !!e.closest('[role=\"tabpanel\"]')"):
+            continue
         if not button.is_enabled():
             continue
+        label = button.inner_text().strip().splitlines()[-1]  # without the icon's ligature text
         button.scroll_into_view_if_needed()
         rerun_after(page, button.click)
-        assert_healthy(page, f"{where} after clicking {button.inner_text().strip()!r}")
+        assert_healthy(page, f"{where} after clicking {label!r}")
         clicked += 1
     return clicked
+
+
+def main_tabs(page):
+    """The tabs (``st.tabs``) of the page's main area; hidden ones (in other tab panels) are not listed."""
+    return page.locator('[data-testid="stMain"]').get_by_role("tab")
+
+
+def visible_panel(page):
+    """The tab panel being shown (Streamlit renders the selected panel only; hidden ones are skipped anyway)."""
+    return page.locator(f'[data-testid="stMain"] {TAB_PANEL}:visible')
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def open_tab(page, tab, where: str):
+    """Click ``tab`` (a locator, or a tab's exact name) and return the visible tab panel, once healthy."""
+    if isinstance(tab, str):  # exact: "Sets" must not match "Sorted sets"
+        tab = page.locator('[data-testid="stMain"]').get_by_role("tab", name=tab, exact=True)
+    expect(tab).to_have_count(1, timeout=10_000)
+    name = tab.inner_text().strip()
+    tab.scroll_into_view_if_needed()
+    page.evaluate(_WATCH_RUNS)
+    before = _changes(page)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true", timeout=10_000)
+    page.wait_for_timeout(TAB_SWITCH_MS)
+    if _changes(page) != before or page.locator(IDLE).count() != 1:
+        wait_idle(page)  # a tab switch is client-side, unless the tabs were made to rerun on change
+    panel = visible_panel(page)
+    expect(panel).to_have_count(1, timeout=10_000)
+    assert_healthy(page, f"{where} [{name}]")
+    return panel
+
+
+def click_run_buttons(page, where: str, on_tab=None) -> int:
+    """Click every enabled "Run…" button in the page's main area, one rerun at a time.
+
+    On a page with tabs, the buttons outside the tabs go first, then each tab is opened in turn and the
+    buttons of its (visible) panel are clicked; ``on_tab(name, panel)`` is then called for extras
+    (screenshots, the console…). A page without tabs is walked as a whole, as before.
+    """
+    main = page.locator('[data-testid="stMain"]')
+    tabs = main_tabs(page)
+    if tabs.count() == 0:
+        return _click_runs_in(page, main, where)
+    clicked = _click_runs_in(page, main, where, skip_tab_panels=True)
+    names = [t.strip() for t in tabs.all_inner_texts()]
+    for i, name in enumerate(names):
+        tab = main_tabs(page).nth(i)
+        expect(tab).to_have_text(name)
+        panel = open_tab(page, tab, where)
+        clicked += _click_runs_in(page, panel, f"{where} [{name}]")
+        if on_tab is not None:
+            on_tab(name, visible_panel(page))
+    return clicked
+
+
+def console_send(page, line: str, where: str) -> str:
+    """Type ``line`` at the "redis>" prompt of the visible tab panel, Send, and return the transcript."""
+    panel = visible_panel(page)
+    prompt = panel.get_by_label("redis>", exact=True)
+    prompt.fill(line)
+    rerun_after(page, panel.get_by_role("button", name="Send").click)
+    assert_healthy(page, f"{where} after sending {line!r}")
+    expect(panel.get_by_label("redis>", exact=True)).to_have_value("")  # clear_on_submit
+    code = visible_panel(page).locator('[data-testid="stCode"]')
+    expect(code).to_have_count(1, timeout=10_000)
+    transcript = code.inner_text()
+    typed = [t.split()[1:2] for t in transcript.splitlines() if t.startswith("redis> ")]
+    assert typed and typed[-1] == line.split()[:1], f"{where}: {line!r} is not the last command:\n{transcript}"
+    return transcript
+
+
+def last_reply(transcript: str, command: str) -> str:
+    """The lines printed after the last ``redis> command…`` line of a console transcript."""
+    start = transcript.rfind(f"redis> {command}")
+    assert start >= 0, f"{command!r} is not in the transcript:\n{transcript}"
+    rest = transcript[start:].split("\n", 1)
+    return rest[1].split("redis> ", 1)[0] if len(rest) > 1 else ""
 
 
 # --------------------------------------------------------------------------- 1. every page renders
@@ -241,9 +333,7 @@ LAB_KEY = re.compile(r"^lab:\{[a-z0-9]+\}:")
 def reset_my_lab(page, client, where: str) -> None:
     """Click "Reset my lab": the toast reports the deletion and none of this learner's keys remain."""
     sidebar = page.locator('[data-testid="stSidebar"]')
-    match = re.search(r"lab:\{([a-z0-9]+)\}:", sidebar.inner_text())
-    assert match, f"{where}: the sidebar does not show the learner's key prefix"
-    prefix = f"lab:{{{match.group(1)}}}:"
+    prefix = learner_prefix(page, where)
     rerun_after(page, sidebar.get_by_role("button", name="Reset my lab").click)
     assert_healthy(page, f"{where} after Reset my lab")
     expect(page.locator('[data-testid="stToast"]').first).to_contain_text(
@@ -270,9 +360,55 @@ def _command_calls(client) -> dict[str, int] | None:
     return calls
 
 
+# typed at the console of every page that has one (the Data structures page's "Console" tab)
+LIVE_CONSOLE = ('SET greeting "hello world" EX 60', 'SET "a b" "c d"', "HSET h f 1", "FLUSHALL", "KEYS *")
+LIVE_CONSOLE_REFUSED = ("FLUSHALL", "KEYS")
+
+
+def learner_prefix(page, where: str) -> str:
+    """The learner's key prefix ``lab:{id}:``, as the sidebar shows it."""
+    match = re.search(r"lab:\{([a-z0-9]+)\}:", page.locator('[data-testid="stSidebar"]').inner_text())
+    assert match, f"{where}: the sidebar does not show the learner's key prefix"
+    return f"lab:{{{match.group(1)}}}:"
+
+
+def check_console_live(page, client, where: str) -> None:
+    """Send LIVE_CONSOLE: the writes land in this learner's namespace only, with a lease; FLUSHALL/KEYS are refused."""
+    mine = learner_prefix(page, where)
+    transcript = ""
+    for line in LIVE_CONSOLE:
+        transcript = console_send(page, line, where)
+    assert last_reply(transcript, "SET greeting").strip().startswith("OK"), transcript
+    assert last_reply(transcript, 'SET "a b"').strip().startswith("OK"), transcript
+    assert last_reply(transcript, "HSET").strip().startswith("(integer)"), transcript
+    for command in LIVE_CONSOLE_REFUSED:
+        assert "refused" in last_reply(transcript, command), f"{where}: {command} was not refused:\n{transcript}"
+    for suffix, kind in ((":greeting", "string"), (":a b", "string"), (":h", "hash")):
+        found = [k for k in client.scan_iter(match="*" + suffix, count=1000)
+                 if client.type(k) == kind and not k.startswith("other-app:")]
+        assert found, f"{where}: the console's {suffix[1:]!r} key is not on the server"
+        stray = [k for k in found if not k.startswith(mine)]
+        assert not stray, f"{where}: the console wrote {suffix[1:]!r} outside the learner's {mine}: {stray}"
+        for key in found:
+            assert 0 < client.ttl(key) <= 86_400, f"{where}: console key {key!r} has TTL {client.ttl(key)}"
+
+
+def check_lab_keys(client, before: set[str], where: str) -> set[str]:
+    """Every key that appeared since ``before`` is a lab key with a lease of at most a day; returns them."""
+    new = _all_keys(client) - before
+    stray = sorted(k for k in new if not LAB_KEY.match(k))
+    assert not stray, f"{where}: keys outside the lab namespace were written: {stray[:20]}"
+    # PTTL, not TTL: TTL rounds to whole seconds, so a key in its last half second reads 0
+    pttls = {k: client.pttl(k) for k in new}
+    bad = {k: t for k, t in pttls.items() if t != -2 and not 0 <= t <= 86_400_000}
+    assert not bad, f"{where}: lab keys without a TTL of at most 24 h (PTTL ms): {dict(list(bad.items())[:20])}"
+    return {k for k, t in pttls.items() if t != -2}
+
+
 @pytest.mark.browser
 def test_live_walk_leaves_unrelated_keys_untouched(redis_url, start_app, page):
-    """Walk every page on a live Redis: only namespaced keys with a TTL appear, other keys survive."""
+    """Walk every page -- every tab, every Run button, the console -- on a live Redis: only namespaced
+    keys with a TTL appear, other keys survive, and no forbidden command reaches the server."""
     import redis
 
     client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)
@@ -288,18 +424,29 @@ def test_live_walk_leaves_unrelated_keys_untouched(redis_url, start_app, page):
 
         app = start_app("live", redis_url)
         walk = pages()
-        clicked = 0
+        clicked, consoles, seen = 0, 0, set()
         for i, (stem, path) in enumerate(walk):
+            where = f"live {path}"
+
+            def on_tab(name: str, panel, where=where) -> None:
+                nonlocal consoles
+                if panel.get_by_label("redis>", exact=True).count():
+                    check_console_live(page, client, f"{where} [{name}]")
+                    consoles += 1
+
             open_page(page, app.url(path))
             assert_badge(page, "live")
-            assert_healthy(page, f"live {path}")
-            clicked += click_run_buttons(page, f"live {path}")
+            assert_healthy(page, where)
+            clicked += click_run_buttons(page, where, on_tab=on_tab)
+            seen |= check_lab_keys(client, before, where)  # before a reset can delete them
             if i == len(walk) // 2:  # once, in the middle of the walk
-                reset_my_lab(page, client, f"live {path}")
+                reset_my_lab(page, client, where)
         open_page(page, app.url("/"))
         run_experiment(page)
         assert_healthy(page, "live Home, final run")
         assert clicked >= 1, "the walk found no Run button to click"
+        if any(stem == "structures" for stem, _ in walk):
+            assert consoles >= 1, "the walk never reached the Data structures console"
         metric_ms(page, MISS_LABEL)
 
         after = _all_keys(client)
@@ -319,13 +466,8 @@ def test_live_walk_leaves_unrelated_keys_untouched(redis_url, start_app, page):
         assert not vanished, f"unrelated keys vanished: {vanished}"
 
         # every new key is a lab key with a lease of at most a day
-        new = after - before
-        stray = sorted(k for k in new if not LAB_KEY.match(k))
-        assert not stray, f"keys outside the lab namespace were written: {stray[:20]}"
-        ttls = {k: client.ttl(k) for k in new}
-        bad = {k: t for k, t in ttls.items() if t != -2 and not 0 < t <= 86_400}
-        assert not bad, f"lab keys without a TTL in 1 s..24 h: {dict(list(bad.items())[:20])}"
-        assert any(t != -2 for t in ttls.values()), "the walk left no lab key: the checks above proved nothing"
+        seen |= check_lab_keys(client, before, "live, end of the walk")
+        assert seen, "the walk left no lab key: the checks above proved nothing"
 
         calls_after = _command_calls(client)
         if calls_before is not None and calls_after is not None:
