@@ -155,6 +155,31 @@ def calibrate(server: Any = None, n: int = 100_000, key_bytes: int = 16, value_b
     return model, pd.DataFrame(rows)
 
 
+def measure_plan(classes: list[Any], keys_per_class: int = 2_000, model: MemoryModel | None = None,
+                 budget_bytes: int = 200 * 2**20) -> pd.DataFrame:
+    """"Measure for real": write each class's keys, at its planned key and value sizes (with a TTL when
+    it has one), to a private server the lab starts and stops, and compare ``used_memory`` growth per
+    key with the model. Fewer keys are written for very large values, to stay within ``budget_bytes``.
+    The TTL is written as one hour whatever the plan says: its length does not change the memory."""
+    from labs.servers import PrivateServer
+
+    model = model or DEFAULT_MODEL
+    rows = []
+    with PrivateServer(maxmemory="1gb", policy="noeviction") as server:
+        client = server.client(socket_timeout=30)
+        ident = server_identity(client)
+        for cls in classes:
+            key_bytes = max(cls.key_bytes, len(str(keys_per_class)) + 1)
+            n = max(100, min(keys_per_class, budget_bytes // max(1, key_bytes + cls.value_bytes)))
+            measured = measure_growth(client, n, key_bytes, cls.value_bytes, 3600 if cls.ttl_s > 0 else 0)
+            modelled = model.bytes_per_key(key_bytes, cls.value_bytes, cls.ttl_s > 0)
+            rows.append({"class": cls.name, "keys_written": n, "key_bytes": key_bytes, "value_bytes": cls.value_bytes,
+                         "ttl": cls.ttl_s > 0, "measured_bytes_per_key": measured,
+                         "modelled_bytes_per_key": modelled, "error_pct": 100 * (modelled - measured) / measured,
+                         "server": f"{ident['name']} {ident['version']} ({ident['allocator']})"})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- prices
 
 def load_prices(path: str | Path | None = None) -> pd.DataFrame:

@@ -12,7 +12,8 @@ import streamlit as st
 from labs import charts
 from labs.experiment import Result
 from labs.jitter import write_keys
-from labs.ttl_cost import PRESETS, LeaseParams, load_prices, run_planner
+from labs.servers import ServerUnavailable
+from labs.ttl_cost import PRESETS, LeaseParams, load_prices, measure_plan, parse_classes, run_planner
 from ui.recipes import show_metrics
 from ui.session import namespace
 from ui.widgets import notes, params_form
@@ -58,6 +59,23 @@ def lease_planner() -> None:
     with st.expander("Which nodes fit"):
         st.dataframe(result.frames["nodes"], hide_index=True, width="stretch")
     notes(result)
+    measure_for_real(classes)
+
+
+def measure_for_real(classes: pd.DataFrame) -> None:
+    """Write each class's keys at their planned sizes to a private server and compare with the model."""
+    if st.button("Measure this plan for real (on a private server)", key="planner_measure"):
+        try:
+            rows = parse_classes(json.dumps(classes.dropna(how="all").to_dict(orient="records")))
+            with st.spinner("Writing keys to a private server…"):
+                st.session_state["planner_measured"] = measure_plan(rows)
+        except (ValueError, ServerUnavailable) as exc:
+            st.error(str(exc), icon=":material/error:")
+    measured = st.session_state.get("planner_measured")
+    if measured is not None:
+        st.dataframe(measured, hide_index=True, width="stretch")
+        st.caption("Measured: used_memory growth per key on a private server the lab started and stopped. "
+                   "Modelled: the memory model the planner uses.")
 
 
 def calibration(result: Result, _params: Any) -> None:

@@ -88,3 +88,14 @@ def test_the_calibration_experiment_reports_its_server_and_errors():
     assert abs(m["error_no_ttl_pct"]) <= 15 and abs(m["error_ttl_pct"]) <= 15
     assert abs(m["stored_model_error_no_ttl_pct"]) <= 15 and abs(m["stored_model_error_ttl_pct"]) <= 15
     assert any("MEASURED" in note for note in result.notes)
+
+
+def test_measure_a_plan_for_real_matches_the_model():
+    """The planner's "measure for real": each preset class written at its planned sizes to a private
+    server; the default model (calibrated on the same kind of server) is within 15 % per class."""
+    from labs.ttl_cost import PRESETS, measure_plan
+
+    table = measure_plan(list(PRESETS), keys_per_class=2_000)
+    assert list(table["class"]) == [c.name for c in PRESETS]
+    assert (table.measured_bytes_per_key > 0).all()
+    assert (table.error_pct.abs() < 15).all(), table.to_string()
