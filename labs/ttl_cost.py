@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -387,7 +386,7 @@ def plan(classes: list[DataClass], horizon_h: float = 24, step_min: float = 15, 
 
 # --------------------------------------------------------------------------- experiments
 
-BINARIES = ("default", "redis-server on PATH")
+from labs.servers import BINARY_CHOICES as BINARIES  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -406,28 +405,15 @@ class CalibrationParams:
             raise ValueError(f"key_bytes must be at least {len(str(self.keys)) + 1} to name {self.keys:,} keys.")
 
 
-def _start_server(binary: str) -> Any:
-    from labs.servers import PrivateServer, ServerBinary, ServerUnavailable
-
-    try:
-        chosen = None
-        if binary == "redis-server on PATH":
-            path = shutil.which("redis-server")
-            if not path:
-                raise ServerUnavailable("there is no redis-server on PATH")
-            chosen = ServerBinary(path, "redis-server", "PATH")
-        return PrivateServer(maxmemory="1gb", policy="noeviction", binary=chosen).start()
-    except (ServerUnavailable, OSError) as exc:
-        raise ValueError(f"Calibrating needs a real private server; none could start: {exc}") from None
-
-
 @register("memory-calibration", title="Calibrate the memory model",
           summary="Write 100,000 keys with and without a TTL on a private server and fit bytes per key.",
           params=CalibrationParams, page=PAGE)
 def run_calibration(params: CalibrationParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                     on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """MEASURED on a private server this experiment starts and stops (never a shared one: it FLUSHALLs)."""
-    server = _start_server(params.binary)
+    from labs.servers import start_private
+
+    server = start_private("Calibrating", binary=params.binary, maxmemory="1gb", policy="noeviction")
     try:
         ident = server_identity(server.client())
         model, table = calibrate(server, params.keys, params.key_bytes, params.value_bytes)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -27,12 +26,12 @@ import pandas as pd
 from labs.experiment import Result, check_ranges, knob, register
 from labs.metrics import CommandLog, instrument
 from labs.namespace import Namespace
-from labs.servers import PrivateServer, ServerBinary, ServerUnavailable
+from labs.servers import BINARY_CHOICES, PrivateServer, start_private
 from labs.structures.common import lab_namespace
 
 STRUCTURES = ("hash", "list", "set", "intset", "zset")
 LABELS = {"hash": "hash", "list": "list", "set": "set (strings)", "intset": "set (integers)", "zset": "sorted set"}
-BINARIES = ("default", "redis-server on PATH")
+BINARIES = BINARY_CHOICES
 KEY_TTL_S = 3600
 _CHUNK = 500  # commands per pipeline round trip
 
@@ -218,19 +217,6 @@ class _Grower:
         return int(replies[-2]), _decode(replies[-1])
 
 
-def _start(binary: str) -> PrivateServer:
-    try:
-        chosen: ServerBinary | None = None
-        if binary == "redis-server on PATH":
-            path = shutil.which("redis-server")
-            if not path:
-                raise ServerUnavailable("there is no redis-server on PATH")
-            chosen = ServerBinary(path, "redis-server", "PATH")
-        return PrivateServer(maxmemory="256mb", policy="noeviction", binary=chosen).start()
-    except (ServerUnavailable, OSError) as exc:
-        raise ValueError(f"Memory by encoding needs a real server; none could start: {exc}") from None
-
-
 def _identity(client: Any) -> dict[str, str]:
     info = dict(client.info("server"))
     info.update(client.info("memory"))
@@ -247,7 +233,7 @@ def run(params: EncodingParams, *, backend: Any = None, ns: Namespace | None = N
     """Measure on a private server (``backend`` is not used: memory is never measured on a shared server)."""
     ns = lab_namespace(ns)
     chosen = STRUCTURES if params.structures == "all" else (params.structures,)
-    server = _start(params.binary)
+    server = start_private("Memory by encoding", binary=params.binary, maxmemory="256mb", policy="noeviction")
     try:
         client = server.client()
         if log is not None:

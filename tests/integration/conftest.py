@@ -11,6 +11,16 @@ from tests.support import skip_or_fail
 SLOTS = 16384
 
 
+@pytest.fixture(params=["sandbox", "embedded"], scope="module")
+def backend(request):
+    """The two backends every machine has (a module may override this, e.g. to add $REDIS_URL)."""
+    from labs.backends import open_embedded, open_sandbox
+
+    b = open_sandbox() if request.param == "sandbox" else open_embedded(maxmemory="64mb")
+    yield b
+    b.close()
+
+
 @pytest.fixture(scope="session")
 def cluster_url():
     """Three private masters joined into a Redis Cluster (slots split in thirds); the seed node's URL."""

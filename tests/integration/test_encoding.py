@@ -164,7 +164,7 @@ def test_the_private_server_is_stopped_even_on_error(monkeypatch):
 
 def test_no_server_binary_is_a_clear_value_error(monkeypatch):
     monkeypatch.setenv("LAB_SERVER_BINARY", "none")
-    with pytest.raises(ValueError, match="Memory by encoding needs a real server; none could start"):
+    with pytest.raises(ValueError, match="Memory by encoding needs a real private server; none could start"):
         run(EncodingParams(max_elements=10))
 
 

@@ -3,19 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from labs.backends import open_embedded, open_sandbox
 from labs.namespace import Namespace, audit_ttls, new_session_id, reset
 from labs.structures import lists, sets, strings, zsets
 from labs.structures.inspector import inspect_key, learner_key_names
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sandbox", "embedded"], scope="module")
-def backend(request):
-    b = open_sandbox() if request.param == "sandbox" else open_embedded(maxmemory="64mb")
-    yield b
-    b.close()
 
 
 @pytest.fixture

@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from labs.backends import open_embedded, open_sandbox
 from labs.namespace import DEFAULT_TTL_S, Namespace, audit_ttls, new_session_id, reset
 from labs.ttl_mechanics import TTLMechanicsParams, run, ttl_of
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sandbox", "embedded"], scope="module")
-def backend(request):
-    b = open_sandbox() if request.param == "sandbox" else open_embedded(maxmemory="64mb")
-    yield b
-    b.close()
 
 
 @pytest.fixture
