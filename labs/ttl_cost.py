@@ -78,15 +78,20 @@ KNOWN_MODELS = {"valkey": DEFAULT_MODEL, "redis": REDIS_7_0_MODEL}
 
 
 def _flushall(client: Any) -> None:
+    """Empty a private server the lab owns (a shared client refuses this: see backends.guard_shared)."""
+    from labs.backends import ForbiddenCommand
+
     try:
-        client.execute_command("FLUSHALL", "SYNC")  # lazy-free flushes would still hold memory
+        client.execute_command("FLUSHALL", "SYNC")  # private server; lazy-free flushes would still hold memory
+    except ForbiddenCommand:
+        raise
     except Exception:
-        client.flushall()  # servers before 6.2 flush synchronously anyway
+        client.flushall()  # private server; before 6.2 FLUSHALL is synchronous anyway
 
 
 def measure_growth(client: Any, n: int, key_bytes: int, value_bytes: int, ttl_s: int = 0,
                    batch: int = 1_000) -> float:
-    """FLUSHALL, then write ``n`` string keys (pipelined) and return ``used_memory`` growth per key.
+    """Empty the private server, then write ``n`` string keys (pipelined) and return ``used_memory`` growth per key.
 
     Only for a private server the caller owns: it empties the whole server.
     """
@@ -434,7 +439,7 @@ def run_calibration(params: CalibrationParams, *, backend: Any = None, ns: Any =
                "server_name": ident["name"], "server_version": ident["version"], "allocator": ident["allocator"]}
     notes = [f"MEASURED: used_memory growth (INFO memory) on a private {ident['name']} {ident['version']} "
              f"({ident['allocator']}, {server.binary.source}) started for this run and stopped after it; "
-             "it is emptied with FLUSHALL between measurements, which is why it is never a shared server.",
+             "this private server is emptied between measurements, which is why it is never a shared server.",
              "The fitted model's error is in-sample (the same sizes it was fitted on); the stored model "
              f"({known.source}) is compared against this fresh measurement.",
              "Backend: this experiment ignores the selected backend (embedded, sandbox or live) — memory is "

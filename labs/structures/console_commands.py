@@ -175,8 +175,8 @@ _HOLDS = "it holds the connection open waiting for messages; the console is one 
 _SAVE = "it writes the whole dataset to disk, a server-wide job"
 SCRIPT_REASON = "a script can reach keys outside your namespace"
 
-DENIED: dict[str, str] = {
-    "FLUSHALL": "it would delete other learners' keys", "FLUSHDB": "it would delete other learners' keys",
+DENIED: dict[str, str] = {  # refused, never sent
+    "FLUSHALL": "it would delete other learners' keys", "FLUSHDB": "it would delete other learners' keys",  # refused
     "KEYS": "it blocks the server while it walks every key; use SCAN",
     "CONFIG": _SHARED_SERVER, "DEBUG": "it can stall or crash the server", "SHUTDOWN": "it would stop the server",
     "MONITOR": "it streams every learner's commands and holds the connection",
