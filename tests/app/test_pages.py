@@ -102,3 +102,19 @@ def test_every_run_button_on_every_page_runs_cleanly(monkeypatch, backend, page)
         assert not at.exception, (label, [e.value for e in at.exception])
         assert not at.error, (label, [e.value for e in at.error])
     assert labels, f"{page} has no experiment to run"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_machine_without_any_server_binary_still_gets_every_page(monkeypatch, page):
+    """No valkey-server, no redis-server: the app falls back to the sandbox and says why; experiments
+    that need a private server of their own explain that instead of failing with a traceback."""
+    monkeypatch.setenv("LAB_SERVER_BINARY", "none")
+    at = _app(monkeypatch, "embedded").run()
+    at.switch_page(page).run()
+    assert at.session_state["backend_kind"] == "sandbox"
+    assert "could not start" in _texts(at.sidebar, "warning")
+    for label in [b.label for b in at.button if b.label.startswith("Run")]:
+        [b for b in at.button if b.label == label][0].click().run()
+        assert not at.exception, (label, [e.value for e in at.exception])
+        for error in at.error:
+            assert "server" in error.value and "start" in error.value, (label, error.value)
