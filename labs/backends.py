@@ -360,6 +360,10 @@ def classify_error(exc: BaseException, label: str) -> BackendError:
     if redis.exceptions.OutOfMemoryError in kinds or has("oom command not allowed"):
         return BackendError(f"{label} is full (maxmemory reached, policy noeviction).",
                             "Free some memory on it or use the embedded backend.", reason="oom")
+    if has("certificate verify failed"):
+        return BackendError(f"{label} speaks TLS, but its certificate is not trusted ({_first_line(exc)}).",
+                            "Add ?ssl_ca_certs=/path/to/ca.pem to the URL (or ?ssl_cert_reqs=none for a test server).",
+                            reason="tls-cert")
     if any(issubclass(k, ssl.SSLError) for k in kinds) or has("ssl", "tls", "wrong version number"):
         return BackendError(f"TLS handshake with {label} failed ({_first_line(exc)}).",
                             "Use rediss:// only if the server speaks TLS, redis:// if it does not.",

@@ -91,3 +91,54 @@ def test_server_killed_mid_session_is_reported_and_reads_fall_back(db):
     assert out.source == "database (cache down)" and out.value["id"] == 123
     assert time.perf_counter() - start < 1, "a dead server must not stall the page"
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """Debian's redis-server on a TLS port with a self-signed certificate made by openssl."""
+    import shutil
+    import subprocess
+
+    from tests.support import skip_or_fail
+
+    if not (shutil.which("redis-server") and shutil.which("openssl")):
+        skip_or_fail("LAB_REQUIRE_REDIS", "a TLS test needs redis-server and openssl on PATH")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out",
+                    "cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   cwd=folder, check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+                             "--tls-cert-file", "cert.pem", "--tls-key-file", "key.pem", "--tls-ca-cert-file",
+                             "cert.pem", "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
+                            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield port, folder / "cert.pem"
+    proc.terminate()
+    proc.wait(timeout=5)
+
+
+def test_tls_server_with_a_trusted_certificate_connects(tls_server):
+    port, cert = tls_server
+    backend = open_live(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}")
+    assert backend.check() is None and backend.caps.version
+    backend.close()
+
+
+def test_tls_server_with_an_untrusted_certificate_says_how_to_trust_it(tls_server):
+    port, _ = tls_server
+    reason, text, elapsed = _reason(f"rediss://127.0.0.1:{port}/0")
+    assert reason == "tls-cert" and "ssl_ca_certs" in text and elapsed < 3
+
+
+def test_plain_redis_to_a_tls_port_suggests_rediss(tls_server):
+    port, _ = tls_server
+    reason, text, elapsed = _reason(f"redis://127.0.0.1:{port}/0")
+    assert reason in ("closed", "tls") and "rediss://" in text and elapsed < 3.5
