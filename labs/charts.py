@@ -102,3 +102,18 @@ def area_chart(frame: pd.DataFrame, x: str, y: str, color: str, *, x_title: str,
     fig = px.area(frame, x=x, y=y, color=color, labels={x: x_title, y: y_title})
     fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
     return fig
+
+
+def box_grid(cells: pd.DataFrame) -> go.Figure:
+    """test-lru.rb's picture: one square per original key (oldest top-left), kept or evicted, one panel
+    per sample size. ``cells`` has columns samples, key, kept."""
+    width = max(1, math.ceil(math.sqrt(cells.key.max())))
+    frame = cells.assign(x=(cells.key - 1) % width, y=(cells.key - 1) // width,
+                         fate=cells.kept.map({True: "kept", False: "evicted"}))
+    fig = px.scatter(frame, x="x", y="y", color="fate", facet_col="samples", symbol_sequence=["square"],
+                     category_orders={"fate": ["kept", "evicted"]}, hover_data=["key"])
+    fig.update_traces(marker_size=max(3, 260 // width))
+    fig.update_yaxes(autorange="reversed", visible=False)
+    fig.update_xaxes(visible=False)
+    fig.update_layout(height=320, legend_title_text="", margin=dict(l=10, r=10, t=30, b=10))
+    return fig

@@ -1,0 +1,196 @@
+"""Eviction experiments on the page and headless: every policy on one workload, the miss-ratio curve,
+test-lru.rb's sampling grid and the LFU counter playground.
+
+All SIMULATED on a virtual clock with the pure-Python reference policies of :mod:`labs.eviction`
+(requests carry timestamps, so Redis's 1-second LRU clock advances as it would in production).
+Workloads: Zipf(α), uniform, Zipf with sequential scans mixed in (scan pollution), and a hot set that
+moves half-way (adaptivity).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labs.eviction import OPT, POLICIES
+from labs.eviction.lfu import counter_after, decay
+from labs.eviction.simulate import miss_ratio_curve, run_trace, test_lru_grid
+from labs.eviction import make
+from labs.experiment import Result, check_ranges, knob, register
+from labs.workload import popularity
+
+PAGE = "app_pages/eviction.py"
+WORKLOADS = ("zipf", "uniform", "zipf + scans", "shifting hot set")
+DEFAULT_POLICIES = "allkeys-lru,allkeys-lfu,allkeys-random,lru,lfu,fifo,opt"
+SIMULATED = ("SIMULATED: the lab's reference implementation of Redis's eviction (evict.c: sampled LRU/LFU with "
+             "the 16-entry pool, 1-second LRU clock, Morris LFU counter) on a virtual clock; nothing is sent to Redis.")
+
+
+def workload_keys(kind: str, requests: int, keys: int, alpha: float, seed: int) -> list[int]:
+    """Key ids for one of :data:`WORKLOADS` (seeded)."""
+    rng = np.random.default_rng(seed)
+    if kind == "uniform":
+        return rng.integers(0, keys, size=requests).tolist()
+    ranks = rng.choice(keys, size=requests, p=popularity(keys, alpha))
+    if kind == "zipf":
+        return ranks.tolist()
+    if kind == "shifting hot set":  # the popular keys change identity half-way through
+        shifted = (ranks + keys // 2) % keys
+        return np.concatenate([ranks[: requests // 2], shifted[requests // 2:]]).tolist()
+    if kind == "zipf + scans":  # ten sequential scans of never-repeated keys, each 2.5 % of the requests
+        out = ranks.copy()
+        block = max(1, requests // 20)
+        scan_id = keys
+        for start in range(0, requests, 2 * block):
+            n = min(block // 2, requests - start)
+            out[start:start + n] = np.arange(scan_id, scan_id + n)
+            scan_id += n
+        return out.tolist()
+    raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}; got {kind!r}.")
+
+
+def parse_policies(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in names if p not in POLICIES and p != OPT]
+    if not names or unknown:
+        raise ValueError(f"Unknown policy {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(sorted(POLICIES))} and opt, separated by commas.")
+    return names
+
+
+@dataclass(frozen=True)
+class CompareParams:
+    policies: str = knob(DEFAULT_POLICIES, help="Comma-separated Redis policy names, plus lru, lfu, fifo, opt.")
+    workload: str = knob("zipf", choices=WORKLOADS, help="Which keys the requests ask for.")
+    requests: int = knob(20_000, min=100, max=200_000, help="Requests in the trace.")
+    keys: int = knob(5_000, min=10, max=200_000, help="Distinct keys.")
+    zipf_alpha: float = knob(1.0, min=0.0, max=2.0, label="Zipf α", help="Popularity skew (0 = uniform).")
+    capacity: int = knob(500, min=1, max=200_000, help="maxmemory, in keys.")
+    samples: int = knob(5, min=1, max=64, label="maxmemory-samples", help="Keys sampled per eviction.")
+    ttl_fraction: float = knob(0.5, min=0.0, max=1.0, label="keys with a TTL",
+                               help="Share of keys written with a TTL (volatile-* policies evict only those).")
+    interval_ms: float = knob(10.0, min=0.001, max=60_000.0, unit="ms", label="time between requests",
+                              help="Virtual time per request (the LRU clock has 1-second resolution).")
+    seed: int = knob(1, min=0, max=2**31 - 1, help="Same seed, same trace and same samples.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+        parse_policies(self.policies)
+
+
+def _ttls(keys: list[int], fraction: float, seed: int) -> list[float | None]:
+    rng = np.random.default_rng(seed + 1)
+    with_ttl = rng.random(max(keys) + 1) < fraction
+    return [3600.0 if with_ttl[k] else None for k in keys]
+
+
+@register("eviction-compare", title="Every policy on one workload", params=CompareParams, page=PAGE,
+          summary="Hit ratio, evictions and rejected writes per eviction policy on the same trace (simulated).")
+def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
+    keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
+    times = (np.arange(len(keys)) * params.interval_ms / 1000).tolist()
+    ttls = _ttls(keys, params.ttl_fraction, params.seed)
+    summary, curves = [], []
+    for name in parse_policies(params.policies):
+        if name == OPT:
+            stats, hits = miss_ratio_curve([OPT], keys, [params.capacity]).iloc[0], None
+            row = {"policy": name, "hit_ratio": 1 - stats.miss_ratio, "evictions": int(stats.evictions),
+                   "rejected_writes": 0}
+        else:
+            policy = make(name, params.capacity, samples=params.samples, seed=params.seed)
+            hits = [policy.access(k, 1, t, ttl) for k, t, ttl in zip(keys, times, ttls)]
+            stats = policy.finished()
+            row = {"policy": name, "hit_ratio": stats.hit_ratio, "evictions": stats.evictions,
+                   "rejected_writes": stats.rejected_writes}
+            window = max(50, len(keys) // 100)
+            rolled = pd.Series(hits, dtype=float).rolling(window, min_periods=1).mean()
+            step = max(1, len(keys) // 200)
+            curves.append(pd.DataFrame({"policy": name, "request": np.arange(len(keys))[::step],
+                                        "hit_ratio": rolled.to_numpy()[::step]}))
+        summary.append(row)
+    frame = pd.DataFrame(summary)
+    metrics = {f"{r.policy}: hit_ratio": float(r.hit_ratio) for r in frame.itertuples()}
+    notes = [SIMULATED, "OPT (Belady) knows the future: it is the floor no real policy can beat; it ignores TTLs.",
+             "volatile-* policies can only evict keys with a TTL; when none is left, writes are rejected "
+             "like noeviction (redis.io, Key eviction)."]
+    over_time = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    return Result(metrics, {"summary": frame, "over_time": over_time}, notes)
+
+
+@dataclass(frozen=True)
+class CurveParams:
+    policies: str = knob("allkeys-lru,allkeys-lfu,allkeys-random,lru,opt", help="Comma-separated policy names.")
+    workload: str = knob("zipf", choices=WORKLOADS, help="Which keys the requests ask for.")
+    requests: int = knob(20_000, min=100, max=200_000, help="Requests in the trace.")
+    keys: int = knob(5_000, min=10, max=200_000, help="Distinct keys.")
+    zipf_alpha: float = knob(1.0, min=0.0, max=2.0, label="Zipf α", help="Popularity skew (0 = uniform).")
+    sizes: int = knob(8, min=2, max=16, help="Cache sizes on the curve (1 % … 50 % of the keys, log-spaced).")
+    samples: int = knob(5, min=1, max=64, label="maxmemory-samples", help="Keys sampled per eviction.")
+    seed: int = knob(1, min=0, max=2**31 - 1, help="Same seed, same trace.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+        parse_policies(self.policies)
+
+
+@register("eviction-mrc", title="The miss-ratio curve", params=CurveParams, page=PAGE,
+          summary="Miss ratio against cache size, one line per policy, with OPT as the floor (simulated).")
+def run_curve(params: CurveParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
+    keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
+    times = (np.arange(len(keys)) * 0.01).tolist()
+    capacities = sorted({max(1, int(c)) for c in np.geomspace(params.keys * 0.01, params.keys * 0.5, params.sizes)})
+    curve = miss_ratio_curve(parse_policies(params.policies), keys, capacities, times=times,
+                             samples=params.samples, seed=params.seed)
+    at = curve[curve.capacity == capacities[len(capacities) // 2]].set_index("policy").miss_ratio
+    return Result({f"{p}: miss_ratio at {capacities[len(capacities) // 2]} keys": float(v) for p, v in at.items()},
+                  {"mrc": curve}, [SIMULATED])
+
+
+@dataclass(frozen=True)
+class GridParams:
+    capacity: int = knob(500, min=50, max=5000, help="Keys that fit before the first eviction.")
+    seed: int = knob(1, min=0, max=2**31 - 1, help="Which random samples Redis draws.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("eviction-test-lru", title="Sampling vs true LRU (test-lru.rb)", params=GridParams, page=PAGE,
+          summary="Fill, re-read the old keys, add 50 % more: which keys survive with 1, 3, 5, 10 samples.")
+def run_grid(params: GridParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
+    grid = test_lru_grid((1, 3, 5, 10), params.capacity, seeds=(params.seed,))
+    n = int(grid.kept.iloc[0] + grid.evicted.iloc[0])
+    cells = [{"samples": f"{int(r.samples)} samples", "key": k, "kept": k in set(r.kept_ids)}
+             for r in grid.itertuples() for k in range(1, n + 1)]
+    metrics = {f"error with {int(r.samples)} samples (%)": float(r.testlru_error) for r in grid.itertuples()}
+    return Result(metrics, {"grid": grid.drop(columns="kept_ids"), "cells": pd.DataFrame(cells)},
+                  [SIMULATED, "The procedure is redis/redis utils/lru/test-lru.rb; its figure is on redis.io's "
+                              "'Key eviction' page (approximated LRU)."])
+
+
+@dataclass(frozen=True)
+class CounterParams:
+    log_factor: float = knob(10.0, min=0.0, max=1000.0, label="lfu-log-factor", help="Higher = slower counter.")
+    decay_time: int = knob(1, min=0, max=1440, unit="min", label="lfu-decay-time",
+                           help="Minutes of idleness that take 1 off the counter (0 = never).")
+    seed: int = knob(1, min=0, max=2**31 - 1, help="The counter is probabilistic: same seed, same draws.")
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
+
+
+@register("lfu-counter", title="The LFU counter playground", params=CounterParams, page=PAGE,
+          summary="How Redis's 8-bit logarithmic counter grows with hits and decays when idle.")
+def run_counter(params: CounterParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
+    hits = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
+    growth = pd.DataFrame([{"hits": h, "factor": f"factor {f:g}", "counter": counter_after(h, f, params.seed)}
+                           for f in sorted({1.0, params.log_factor, 100.0}) for h in hits])
+    start = counter_after(100_000, params.log_factor, params.seed)
+    idle = pd.DataFrame([{"idle_minutes": m, "counter": decay(start, m, params.decay_time)}
+                         for m in range(0, 301, 10)])
+    mine = growth[growth.factor == f"factor {params.log_factor:g}"].set_index("hits").counter
+    metrics = {f"counter after {h:,} hits": int(mine[h]) for h in (100, 1_000, 100_000)}
+    return Result(metrics, {"growth": growth, "decay": idle},
+                  [SIMULATED, "Counter rules from evict.c: LFULogIncr (new keys start at 5) and LFUDecrAndReturn."])
