@@ -4,20 +4,26 @@ import streamlit as st
 from ui import eviction as parts
 from ui.backend import current_backend
 from ui.recipes import recipe
+from ui.widgets import lesson
 
 st.title("Eviction")
 st.caption("When maxmemory is reached Redis must delete something — or refuse the write.")
 st.info("Everything on this page is **simulated** on a virtual clock by the lab's reference implementation of "
         "Redis's eviction (`evict.c`). Its comparison against a real server is measured separately.",
         icon=":material/science:")
+lesson("eviction_intro")
 backend = current_backend()
 
 tabs = st.tabs(["Compare policies", "Miss-ratio curve", "Sampling vs true LRU", "LFU counter"])
 with tabs[0]:
+    lesson("eviction_compare")
     recipe("eviction-compare", backend, extra=parts.comparison, columns=5, metrics=False)
 with tabs[1]:
+    lesson("eviction_mrc")
     recipe("eviction-mrc", backend, extra=parts.curve, columns=4, metrics=False)
 with tabs[2]:
+    lesson("eviction_sampling")
     recipe("eviction-test-lru", backend, extra=parts.grid, columns=2)
 with tabs[3]:
+    lesson("eviction_lfu")
     recipe("lfu-counter", backend, extra=parts.counter, columns=3)
