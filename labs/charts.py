@@ -113,6 +113,7 @@ def box_grid(cells: pd.DataFrame) -> go.Figure:
     fig = px.scatter(frame, x="x", y="y", color="fate", facet_col="samples", symbol_sequence=["square"],
                      category_orders={"fate": ["kept", "evicted"]}, hover_data=["key"])
     fig.update_traces(marker_size=max(3, 260 // width))
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))  # "5 samples", not "samples=5 samples"
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False)
     fig.update_layout(height=320, legend_title_text="", margin=dict(l=10, r=10, t=30, b=10))
