@@ -19,7 +19,7 @@ The mapping from keys to bytes (the simulator counts keys, the server counts ``u
   value is ``value_bytes`` bytes, so every key costs the same, up to allocator rounding;
 * calibration (policy ``noeviction``): write exactly ``capacity_keys`` keys *through the same path the
   replay uses* (one ``SET`` per round trip, so the same client buffers), read the ``used_memory`` growth,
-  ``FLUSHALL SYNC`` (valkey 9 frees lazily by default, so a plain FLUSHALL would still hold the
+  ``FLUSHALL SYNC`` on the private server (valkey 9 frees lazily by default, so a plain FLUSHALL would still hold the
   memory when the baseline is read); ``bytes_per_key`` = growth / ``capacity_keys``. Measured at
   the capacity itself, the growth includes the keyspace hash table at the size it has when the
   cache is full (the table grows by powers of two, so bytes per key measured at another count
@@ -76,7 +76,7 @@ def _flushall_sync(client: Any) -> None:
     try:
         client.execute_command("FLUSHALL", "SYNC")   # private server; valkey 9 would free lazily
     except Exception:
-        client.flushall()                              # before 6.2 FLUSHALL is synchronous anyway
+        client.flushall()                              # private server; before 6.2 it is synchronous anyway
     for _ in range(200):                               # belt and braces: nothing left to free lazily
         if int(client.info("memory").get("lazyfree_pending_objects", 0)) == 0:
             break
