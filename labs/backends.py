@@ -260,6 +260,14 @@ def open_default(fake_server: Any = None) -> Backend:
         return backend
 
 
+def open_backend_for(backend: Backend | None) -> tuple[Backend, list[Backend]]:
+    """The given backend, or the default one opened for a headless run (returned in the list, to close)."""
+    if backend is not None:
+        return backend, []
+    opened = open_default()
+    return opened, [opened]
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (safe to display and to log)."""
     return re.sub(r"(://[^:/@]*:)([^@]*)@", r"\1***@", url)

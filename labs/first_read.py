@@ -15,9 +15,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from labs.backends import open_backend_for
 from labs.cache import cache_aside_read
 from labs.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded
 from labs.experiment import Result, check_ranges, knob, register
+from labs.metrics import percentiles
 from labs.namespace import Namespace, check_ttl, new_session_id
 
 DEFAULT_PRESET = "remote Postgres, same region"
@@ -46,12 +48,7 @@ def _us(ns: int) -> float:
           params=FirstReadParams, page="app_pages/home.py")
 def run(params: FirstReadParams, *, backend: Any = None, db: PrimaryDB | None = None,
         ns: Namespace | None = None, on_progress: Callable[[float], None] | None = None) -> Result:
-    owned = []
-    if backend is None:
-        from labs.backends import open_default
-
-        backend = open_default()
-        owned.append(backend)
+    backend, owned = open_backend_for(backend)
     if db is None:
         seed = ensure_seeded(default_db_path())
         db = PrimaryDB.open_private_copy(seed.path, latency=LATENCY_PRESETS[params.db_latency].model,
@@ -104,8 +101,8 @@ def _metrics(reads: pd.DataFrame, params: FirstReadParams) -> dict[str, Any]:
         "hit_ratio": float(len(hits) / len(reads)) if len(reads) else float("nan"),
         "miss_median_us": miss_total,
         "hit_median_us": hit_total,
-        "hit_p95_us": float(np.percentile(hits.total_us, 95)) if len(hits) else float("nan"),
-        "miss_p95_us": float(np.percentile(misses.total_us, 95)) if len(misses) else float("nan"),
+        "hit_p95_us": percentiles(hits.total_us, (95,))["p95"],
+        "miss_p95_us": percentiles(misses.total_us, (95,))["p95"],
         "speedup": miss_total / hit_total if len(hits) and hit_total > 0 else float("nan"),
         "miss_measured_median_us": miss_measured,
         "hit_measured_median_us": hit_measured,

@@ -11,44 +11,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
-
-
-def now_ns() -> int:
-    """A monotonic timestamp in nanoseconds."""
-    return time.perf_counter_ns()
-
-
-class Stopwatch:
-    """``with Stopwatch() as sw: ...`` then ``sw.ns`` / ``sw.us`` / ``sw.ms``."""
-
-    def __init__(self) -> None:
-        self.ns = 0
-        self._start = 0
-
-    def __enter__(self) -> "Stopwatch":
-        self._start = time.perf_counter_ns()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.ns = time.perf_counter_ns() - self._start
-
-    @property
-    def us(self) -> float:
-        return self.ns / 1_000
-
-    @property
-    def ms(self) -> float:
-        return self.ns / 1_000_000
-
-
-def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, int]:
-    """Call ``fn`` and return ``(result, elapsed_ns)``."""
-    start = time.perf_counter_ns()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter_ns() - start
 
 
 def percentiles(values: Sequence[float] | np.ndarray, ps: Iterable[float] = (50, 95, 99)) -> dict[str, float]:

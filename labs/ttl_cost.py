@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -519,7 +519,3 @@ def run_planner(params: LeaseParams, *, backend: Any = None, ns: Any = None, log
                      "(or refuses writes with noeviction) — the TTL-less data no longer fits.")
     return Result(metrics, {"timeline": out["timeline"], "totals": out["totals"], "classes": out["classes"],
                             "nodes": nodes}, notes)
-
-
-def with_ttl(cls: DataClass, ttl_s: float) -> DataClass:
-    return replace(cls, ttl_s=ttl_s)

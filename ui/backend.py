@@ -13,9 +13,9 @@ import streamlit as st
 
 from labs.backends import KINDS, Backend, BackendError
 from labs.metrics import instrument
-from labs.namespace import audit_ttls, reset
+from labs.namespace import reset
 from ui import resources
-from ui.session import command_log, namespace, session_id
+from ui.session import command_log, namespace
 
 KIND_LABELS = {"embedded": "Embedded — a private real server",
                "sandbox": "Sandbox — fakeredis in this process",
@@ -123,9 +123,3 @@ def sidebar(backend: Backend) -> None:
                 st.toast(f"Could not reset: {exc}", icon=":material/error:")
 
 
-def learner_ttl_audit(backend: Backend):
-    """SCAN this learner's keys and check each has a TTL (the lab practises what it teaches)."""
-    return audit_ttls(backend.client, namespace())
-
-
-__all__ = ["current_backend", "sidebar", "health_banner", "learner_ttl_audit", "session_id"]

@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.eviction import OPT, POLICIES
+from labs.eviction import OPT, POLICIES, make
 from labs.eviction.lfu import counter_after, decay
-from labs.eviction.simulate import miss_ratio_curve, run_trace, test_lru_grid
-from labs.eviction import make
+from labs.eviction.simulate import miss_ratio_curve, test_lru_grid
 from labs.experiment import Result, check_ranges, knob, register
 from labs.workload import popularity
 

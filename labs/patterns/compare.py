@@ -11,11 +11,12 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
+from labs.backends import open_backend_for
 from labs.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded, load_seed_rows
 from labs.experiment import Result, check_ranges, knob, register
+from labs.metrics import percentiles
 from labs.namespace import Namespace, check_ttl, new_session_id
 from labs.patterns.base import FIELD, CacheAside, NoCache, Strategy, WriteThrough
 from labs.servers import fail_fast_options
@@ -130,8 +131,8 @@ def summarize(requests: pd.DataFrame, background: dict[str, int] | None = None) 
                "failed": int((~g.ok).sum()), "degraded": int(g.error.str.startswith("degraded").sum()),
                "max_queue_depth": int(g.queue_depth.max())}
         for label, frame in (("read", reads), ("write", writes)):
-            for p in (50, 95, 99):
-                row[f"{label}_p{p}_ms"] = float(np.percentile(frame.total_us, p)) / 1000 if len(frame) else float("nan")
+            for name_p, us in percentiles(frame.total_us).items():
+                row[f"{label}_{name_p}_ms"] = us / 1000
         out.append(row)
     return pd.DataFrame(out)
 
@@ -141,8 +142,6 @@ def summarize(requests: pd.DataFrame, background: dict[str, int] | None = None) 
           summary="No cache, cache-aside, write-through and write-behind on the same trace: latency, load, stale reads.")
 def run(params: CompareParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
         strategies: tuple[str, ...] = STRATEGIES, on_progress: Callable[[float], None] | None = None) -> Result:
-    from labs.structures.common import open_backend_for
-
     backend, opened = open_backend_for(backend)
     ns = ns or Namespace(new_session_id())
     trace = make_trace(TraceSpec(requests=params.requests, entities=params.entities,

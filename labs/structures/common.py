@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
+from labs.backends import open_backend_for
 from labs.metrics import CommandLog, instrument
 from labs.namespace import Namespace, new_session_id
 
@@ -33,16 +34,6 @@ def commands_frame(own: CommandLog, ns: Namespace) -> pd.DataFrame:
     rows = [{"command": r.command.replace(ns.prefix, ""), "reply": (r.error or r.reply).replace(ns.prefix, ""),
              "latency_us": r.elapsed_ns / 1000} for r in own.records()]
     return pd.DataFrame(rows, columns=["command", "reply", "latency_us"])
-
-
-def open_backend_for(backend: Any) -> tuple[Any, list]:
-    """The given backend, or the default one opened for a headless run (returned to be closed)."""
-    if backend is not None:
-        return backend, []
-    from labs.backends import open_default
-
-    opened = open_default()
-    return opened, [opened]
 
 
 def run_recipe(backend: Any, ns: Namespace | None, log: CommandLog | None, body: Any) -> Any:

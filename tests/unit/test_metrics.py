@@ -4,7 +4,7 @@ import fakeredis
 import pytest
 import redis
 
-from labs.metrics import CommandLog, Stopwatch, cli_form, format_duration_ns, instrument, percentiles, reply_form
+from labs.metrics import CommandLog, cli_form, format_duration_ns, instrument, percentiles, reply_form
 
 
 def test_percentiles_of_a_known_sample():
@@ -15,12 +15,6 @@ def test_percentiles_of_a_known_sample():
 
 def test_percentiles_of_nothing_are_nan_not_zero():
     assert all(math.isnan(v) for v in percentiles([]).values())
-
-
-def test_stopwatch_measures_elapsed_time():
-    with Stopwatch() as sw:
-        sum(range(10_000))
-    assert sw.ns > 0 and sw.us == sw.ns / 1000
 
 
 @pytest.mark.parametrize("ns,text", [(850, "850 ns"), (38_200, "38.2 µs"), (4_100_000, "4.10 ms"),
