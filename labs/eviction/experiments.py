@@ -1,8 +1,9 @@
 """Eviction experiments on the page and headless: every policy on one workload, the miss-ratio curve,
 test-lru.rb's sampling grid and the LFU counter playground.
 
-All SIMULATED on a virtual clock with the pure-Python reference policies of :mod:`labs.eviction`
-(requests carry timestamps, so Redis's 1-second LRU clock advances as it would in production).
+All SIMULATED on a virtual clock (requests carry timestamps, so Redis's 1-second LRU clock advances as
+it would in production) by the compiled fast path :mod:`labs.eviction.fast`, which is tested to give
+results identical to the pure-Python reference policies of :mod:`labs.eviction`.
 Workloads: Zipf(α), uniform, Zipf with sequential scans mixed in (scan pollution), and a hot set that
 moves half-way (adaptivity).
 """
@@ -14,17 +15,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.eviction import OPT, POLICIES, make
+from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
-from labs.eviction.simulate import miss_ratio_curve, test_lru_grid
+from labs.eviction.simulate import test_lru_grid
 from labs.experiment import Result, check_ranges, knob, register
+from labs.ttl_cost import DEFAULT_MODEL
 from labs.workload import popularity
 
 PAGE = "app_pages/eviction.py"
 WORKLOADS = ("zipf", "uniform", "zipf + scans", "shifting hot set")
 DEFAULT_POLICIES = "allkeys-lru,allkeys-lfu,allkeys-random,lru,lfu,fifo,opt"
-SIMULATED = ("SIMULATED: the lab's reference implementation of Redis's eviction (evict.c: sampled LRU/LFU with "
-             "the 16-entry pool, 1-second LRU clock, Morris LFU counter) on a virtual clock; nothing is sent to Redis.")
+SIMULATED = ("SIMULATED: the lab's implementation of Redis's eviction (evict.c: sampled LRU/LFU with the 16-entry "
+             "pool, 1-second LRU clock, Morris LFU counter) on a virtual clock; nothing is sent to Redis. Its hit "
+             "ratios were checked against a real server replaying the same trace (bench/bench_eviction_fidelity.py).")
+UNITS = ("keys", "bytes (memory model)")
+KEY_BYTES = 16
 
 
 def workload_keys(kind: str, requests: int, keys: int, alpha: float, seed: int) -> list[int]:
@@ -63,10 +68,16 @@ def parse_policies(text: str) -> list[str]:
 class CompareParams:
     policies: str = knob(DEFAULT_POLICIES, help="Comma-separated Redis policy names, plus lru, lfu, fifo, opt.")
     workload: str = knob("zipf", choices=WORKLOADS, help="Which keys the requests ask for.")
-    requests: int = knob(20_000, min=100, max=200_000, help="Requests in the trace.")
-    keys: int = knob(5_000, min=10, max=200_000, help="Distinct keys.")
+    requests: int = knob(50_000, min=100, max=2_000_000, help="Requests in the trace.")
+    keys: int = knob(5_000, min=10, max=1_000_000, help="Distinct keys.")
     zipf_alpha: float = knob(1.0, min=0.0, max=2.0, label="Zipf α", help="Popularity skew (0 = uniform).")
-    capacity: int = knob(500, min=1, max=200_000, help="maxmemory, in keys.")
+    capacity: int = knob(500, min=1, max=1_000_000, help="maxmemory, in keys (when the unit is keys).")
+    unit: str = knob("keys", choices=UNITS, label="capacity in",
+                     help="Keys (every key costs 1), or bytes: each key's size from the TTL lab's memory model.")
+    maxmemory_kb: float = knob(256.0, min=1.0, max=1_048_576.0, unit="KB", label="maxmemory (bytes mode)",
+                               help="maxmemory in KB when the capacity is in bytes.")
+    value_bytes: int = knob(200, min=1, max=1_000_000, unit="B", label="median value size (bytes mode)",
+                            help="Value sizes per key spread lognormally around this median (σ = 0.8), seeded.")
     samples: int = knob(5, min=1, max=64, label="maxmemory-samples", help="Keys sampled per eviction.")
     ttl_fraction: float = knob(0.5, min=0.0, max=1.0, label="keys with a TTL",
                                help="Share of keys written with a TTL (volatile-* policies evict only those).")
@@ -85,47 +96,62 @@ def _ttls(keys: list[int], fraction: float, seed: int) -> list[float | None]:
     return [3600.0 if with_ttl[k] else None for k in keys]
 
 
+def key_sizes(keys: list[int], ttls: list[float | None], value_bytes: int, seed: int) -> list[int]:
+    """Bytes each write costs under the TTL lab's memory model (:data:`labs.ttl_cost.DEFAULT_MODEL`):
+    a 16-byte name, a value whose size is fixed per key (lognormal around ``value_bytes``, σ 0.8) and
+    the expires entry when the key has a TTL."""
+    rng = np.random.default_rng(seed + 2)
+    values = np.maximum(1, np.round(value_bytes * rng.lognormal(0.0, 0.8, max(keys) + 1))).astype(int)
+    return [int(round(DEFAULT_MODEL.bytes_per_key(KEY_BYTES, values[k], ttl is not None)))
+            for k, ttl in zip(keys, ttls)]
+
+
 @register("eviction-compare", title="Every policy on one workload", params=CompareParams, page=PAGE,
           summary="Hit ratio, evictions and rejected writes per eviction policy on the same trace (simulated).")
 def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
-    times = (np.arange(len(keys)) * params.interval_ms / 1000).tolist()
+    times = np.arange(len(keys)) * params.interval_ms / 1000
     ttls = _ttls(keys, params.ttl_fraction, params.seed)
+    in_bytes = params.unit != UNITS[0]
+    sizes = key_sizes(keys, ttls, params.value_bytes, params.seed) if in_bytes else None
+    capacity = int(params.maxmemory_kb * 1024) if in_bytes else params.capacity
     summary, curves = [], []
+    window = max(50, len(keys) // 100)
+    step = max(1, len(keys) // 200)
     for name in parse_policies(params.policies):
-        if name == OPT:
-            stats, hits = miss_ratio_curve([OPT], keys, [params.capacity]).iloc[0], None
-            row = {"policy": name, "hit_ratio": 1 - stats.miss_ratio, "evictions": int(stats.evictions),
-                   "rejected_writes": 0}
-        else:
-            policy = make(name, params.capacity, samples=params.samples, seed=params.seed)
-            hits = [policy.access(k, 1, t, ttl) for k, t, ttl in zip(keys, times, ttls)]
-            stats = policy.finished()
-            row = {"policy": name, "hit_ratio": stats.hit_ratio, "evictions": stats.evictions,
-                   "rejected_writes": stats.rejected_writes}
-            window = max(50, len(keys) // 100)
+        if name == OPT and in_bytes:
+            continue                   # Belady's MIN is the optimum only for equal-size keys
+        stats, hits = fast.run(name, capacity, keys, times, ttls, sizes, samples=params.samples,
+                               seed=params.seed, record_hits=True)
+        summary.append({"policy": name, "hit_ratio": stats.hit_ratio, "evictions": stats.evictions,
+                        "rejected_writes": stats.rejected_writes, "expired": stats.expired})
+        if name != OPT:
             rolled = pd.Series(hits, dtype=float).rolling(window, min_periods=1).mean()
-            step = max(1, len(keys) // 200)
             curves.append(pd.DataFrame({"policy": name, "request": np.arange(len(keys))[::step],
                                         "hit_ratio": rolled.to_numpy()[::step]}))
-        summary.append(row)
     frame = pd.DataFrame(summary)
     metrics = {f"{r.policy}: hit_ratio": float(r.hit_ratio) for r in frame.itertuples()}
     notes = [SIMULATED, "OPT (Belady) knows the future: it is the floor no real policy can beat; it ignores TTLs.",
              "volatile-* policies can only evict keys with a TTL; when none is left, writes are rejected "
              "like noeviction (redis.io, Key eviction)."]
+    if in_bytes:
+        mean = float(np.mean(sizes))
+        notes.append(f"Capacity {capacity:,} bytes; key sizes from the TTL lab's memory model ({DEFAULT_MODEL.source}): "
+                     f"{mean:,.0f} B per key on average, so about {capacity / mean:,.0f} keys fit. OPT is left out: "
+                     "with unequal sizes Belady's rule is no longer optimal.")
     over_time = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     return Result(metrics, {"summary": frame, "over_time": over_time}, notes)
 
 
 @dataclass(frozen=True)
 class CurveParams:
-    policies: str = knob("allkeys-lru,allkeys-lfu,allkeys-random,lru,opt", help="Comma-separated policy names.")
+    policies: str = knob("allkeys-lru,allkeys-lfu,allkeys-random,lru,lfu,fifo,opt",
+                         help="Comma-separated policy names.")
     workload: str = knob("zipf", choices=WORKLOADS, help="Which keys the requests ask for.")
-    requests: int = knob(20_000, min=100, max=200_000, help="Requests in the trace.")
-    keys: int = knob(5_000, min=10, max=200_000, help="Distinct keys.")
+    requests: int = knob(200_000, min=100, max=2_000_000, help="Requests in the trace.")
+    keys: int = knob(20_000, min=10, max=1_000_000, help="Distinct keys.")
     zipf_alpha: float = knob(1.0, min=0.0, max=2.0, label="Zipf α", help="Popularity skew (0 = uniform).")
-    sizes: int = knob(8, min=2, max=16, help="Cache sizes on the curve (1 % … 50 % of the keys, log-spaced).")
+    sizes: int = knob(12, min=2, max=24, help="Cache sizes on the curve (1 % … 50 % of the keys, log-spaced).")
     samples: int = knob(5, min=1, max=64, label="maxmemory-samples", help="Keys sampled per eviction.")
     seed: int = knob(1, min=0, max=2**31 - 1, help="Same seed, same trace.")
 
@@ -138,10 +164,10 @@ class CurveParams:
           summary="Miss ratio against cache size, one line per policy, with OPT as the floor (simulated).")
 def run_curve(params: CurveParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
-    times = (np.arange(len(keys)) * 0.01).tolist()
+    times = np.arange(len(keys)) * 0.01
     capacities = sorted({max(1, int(c)) for c in np.geomspace(params.keys * 0.01, params.keys * 0.5, params.sizes)})
-    curve = miss_ratio_curve(parse_policies(params.policies), keys, capacities, times=times,
-                             samples=params.samples, seed=params.seed)
+    curve = fast.miss_ratio_curve(parse_policies(params.policies), keys, capacities, times=times,
+                                  samples=params.samples, seed=params.seed)
     at = curve[curve.capacity == capacities[len(capacities) // 2]].set_index("policy").miss_ratio
     return Result({f"{p}: miss_ratio at {capacities[len(capacities) // 2]} keys": float(v) for p, v in at.items()},
                   {"mrc": curve}, [SIMULATED])

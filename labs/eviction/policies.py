@@ -3,8 +3,8 @@
 Caffeine-simulator style: a policy sees one request at a time — ``access(key, size, now, ttl)`` —
 answers hit or miss, and on a miss inserts the key (cache-aside fill), evicting as needed. Capacity is
 counted in keys (every ``size`` = 1) or in bytes (sizes given). Time is a virtual clock in seconds
-carried by the requests, never the wall clock. Randomness comes from an injected ``random.Random`` so
-the same seed gives the same run (cachetools-style injection).
+carried by the requests, never the wall clock. Randomness comes from an injected generator (``random.Random``, or the
+:class:`~labs.eviction.prng.SplitMix64` that :func:`labs.eviction.make` uses) so the same seed gives the same run (cachetools-style injection).
 
 Keys may carry a TTL (seconds, given on insert). Expiry is *passive* only — a key found expired when
 it is accessed is deleted and the access counts as a miss (Redis ``expireIfNeeded`` in ``src/db.c``);
