@@ -115,17 +115,19 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
     used = 0
     hits = misses = evictions = rejected = expired = 0
     n = keys.shape[0]
+    record = hit_out.shape[0] > 0
+    has_sizes = sizes.shape[0] > 0        # empty = every key costs 1
+    has_ttls = ttls.shape[0] > 0          # empty = no key has a TTL
     for r in range(n):
         key = keys[r]
         now = times[r]
         # -- lookup (Policy._live, then the hit hook)
         hit = False
         if present[key]:
-            exp = expire[key]
-            if not math.isnan(exp) and now >= exp:
+            if has_ttls and not math.isnan(expire[key]) and now >= expire[key]:
                 # _delete
                 present[key] = False
-                used -= ksize[key]
+                used -= ksize[key] if has_sizes else 1
                 expire[key] = np.nan
                 if redis_keyspace:
                     _kl_discard(all_items, all_pos, all_n, key)
@@ -179,7 +181,7 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
                 hit = True
         if hit:
             hits += 1
-            if hit_out.shape[0]:
+            if record:
                 hit_out[r] = 1
             if is_lru:
                 lru[key] = np.int64(now * 1000.0) // 1000
@@ -235,7 +237,7 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
             continue
         misses += 1
         # -- insert (Policy.insert)
-        size = sizes[r]
+        size = sizes[r] if has_sizes else 1
         if size > capacity:
             rejected += 1
             continue
@@ -326,11 +328,13 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
                 break
             # _delete(victim)
             present[victim] = False
-            used -= ksize[victim]
-            expire[victim] = np.nan
+            used -= ksize[victim] if has_sizes else 1
+            if has_ttls:
+                expire[victim] = np.nan
             if redis_keyspace:
                 _kl_discard(all_items, all_pos, all_n, victim)
-                _kl_discard(ttl_items, ttl_pos, ttl_n, victim)
+                if has_ttls:
+                    _kl_discard(ttl_items, ttl_pos, ttl_n, victim)
             elif code == 8 or code == 10:
                 q = nxt[victim]
                 ends[0] = q
@@ -366,9 +370,10 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
         if not stored:
             continue
         present[key] = True
-        ksize[key] = size
+        if has_sizes:
+            ksize[key] = size
         used += size
-        ttl = ttls[r]
+        ttl = ttls[r] if has_ttls else np.nan
         if not math.isnan(ttl):
             expire[key] = now + ttl
         if redis_keyspace:
@@ -494,16 +499,25 @@ def _curve(codes, capacities, keys, sizes, times, ttls, nkeys, samples, seed, lo
 # -- Python entry points ------------------------------------------------------------------------------
 def prepare(keys: Sequence, times: Sequence[float] | None = None, ttls: Sequence | None = None,
             sizes: Sequence[int] | None = None) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
-    """Dense key ids and float/int arrays the kernels take: ``(ids, nkeys, sizes, times, ttls)``."""
-    uniq, ids = np.unique(np.asarray(keys), return_inverse=True)
-    n = len(ids)
+    """Key ids and float/int arrays the kernels take: ``(ids, nkeys, sizes, times, ttls)``.
+
+    No sizes / no TTLs are passed as empty arrays (every key costs 1 / none expires).
+    Non-negative integer keys below ``max(4·n, 65536)`` are used as they are (ids need not be dense,
+    only small); anything else is renumbered densely with ``np.unique``."""
+    arr = np.asarray(keys)
+    n = len(arr)
+    if arr.dtype.kind in "iu" and n and arr.min() >= 0 and arr.max() < max(4 * n, 1 << 16):
+        ids, nkeys = arr.astype(np.int64, copy=False), int(arr.max()) + 1   # already small ids
+    else:
+        uniq, ids = np.unique(arr, return_inverse=True)
+        nkeys = len(uniq)
     t = np.zeros(n) if times is None else np.asarray(times, dtype=np.float64)
-    s = np.ones(n, np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    s = np.zeros(0, np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
     if ttls is None:
-        tt = np.full(n, np.nan)
+        tt = np.zeros(0)
     else:
         tt = np.array([np.nan if v is None else v for v in ttls], dtype=np.float64)
-    return ids.astype(np.int64), len(uniq), s, t, tt
+    return ids.astype(np.int64, copy=False), nkeys, s, t, tt
 
 
 def _code(name: str) -> int:
