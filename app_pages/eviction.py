@@ -8,13 +8,14 @@ from ui.widgets import lesson
 
 st.title("Eviction")
 st.caption("When maxmemory is reached Redis must delete something — or refuse the write.")
-st.info("Everything on this page is **simulated** on a virtual clock by the lab's reference implementation of "
-        "Redis's eviction (`evict.c`). Its comparison against a real server is measured separately.",
-        icon=":material/science:")
+st.info("The first four tabs are **simulated** on a virtual clock by the lab's implementation of Redis's "
+        "eviction (`evict.c`); the last one **measures** a real server on the same trace, to show how far the "
+        "simulator can be trusted.", icon=":material/science:")
 lesson("eviction_intro")
 backend = current_backend()
 
-tabs = st.tabs(["Compare policies", "Miss-ratio curve", "Sampling vs true LRU", "LFU counter"])
+tabs = st.tabs(["Compare policies", "Miss-ratio curve", "Sampling vs true LRU", "LFU counter",
+                "Real server vs simulator"])
 with tabs[0]:
     lesson("eviction_compare")
     recipe("eviction-compare", backend, extra=parts.comparison, columns=5, metrics=False)
@@ -27,3 +28,6 @@ with tabs[2]:
 with tabs[3]:
     lesson("eviction_lfu")
     recipe("lfu-counter", backend, extra=parts.counter, columns=3)
+with tabs[4]:
+    lesson("eviction_fidelity")
+    parts.fidelity(backend)
