@@ -2,12 +2,16 @@
 the LFU counter playground, and the real-server replay (with progress and cancel)."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import numpy as np
 import redis
 import streamlit as st
 
 from labs import charts
+from labs.eviction import fast
+from labs.eviction.experiments import workload_keys
 from labs.experiment import Result, load_all
 from ui.recipes import show_metrics
 from ui.widgets import notes, params_form
@@ -25,10 +29,33 @@ def comparison(result: Result, _params: Any) -> None:
                                           y_title="hit ratio"), width="stretch")
 
 
-def curve(result: Result, _params: Any) -> None:
-    st.plotly_chart(charts.line_chart(result.frames["mrc"], "capacity", "miss_ratio", "policy", log_x=True,
-                                      x_title="cache size (keys)", y_title="miss ratio (simulated)"),
-                    width="stretch")
+@st.cache_data(max_entries=4, show_spinner=False)
+def _trace(workload: str, requests: int, keys: int, alpha: float, seed: int) -> np.ndarray:
+    return np.asarray(workload_keys(workload, requests, keys, alpha, seed))
+
+
+def curve(result: Result, params: Any) -> None:
+    """The curve, plus a maxmemory slider that re-simulates every policy at that exact size as it moves."""
+    mrc = result.frames["mrc"]
+    if params is None or params.keys < 4:
+        size = None
+    else:
+        low, high = int(mrc.capacity.min()), int(mrc.capacity.max())
+        size = st.slider("maxmemory (keys) — every policy is re-simulated at this size as you drag",
+                         min_value=low, max_value=high, value=int(mrc.capacity.median()), key="mrc_size")
+    fig = charts.line_chart(mrc, "capacity", "miss_ratio", "policy", log_x=True, x_title="cache size (keys)",
+                            y_title="miss ratio (simulated)", vline=size, vline_text="slider")
+    st.plotly_chart(fig, width="stretch")
+    if size is None:
+        return
+    keys = _trace(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
+    start = time.perf_counter()
+    here = fast.miss_ratio_curve(sorted(set(mrc.policy), key=list(mrc.policy).index), keys, [size],
+                                 times=np.arange(len(keys)) * 0.01, samples=params.samples, seed=params.seed)
+    took = time.perf_counter() - start
+    st.plotly_chart(charts.compare_bars(here.assign(miss_ratio=here.miss_ratio.round(4)), "policy", "miss_ratio",
+                                        y_title=f"miss ratio at {size:,} keys"), width="stretch")
+    st.caption(f"{len(here)} policies × {len(keys):,} requests re-simulated in {took * 1000:,.0f} ms (measured).")
 
 
 def grid(result: Result, _params: Any) -> None:
