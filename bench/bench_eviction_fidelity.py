@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labs.eviction.replay import CONFIGS, compare  # noqa: E402
+from labs.eviction.replay import compare  # noqa: E402
 from labs.eviction.simulate import zipf_trace  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--capacity", type=int, default=10_000)
     ap.add_argument("--duration", type=float, default=250.0, help="seconds of wall time per replay")
-    ap.add_argument("--parallel", type=int, default=len(CONFIGS))
+    ap.add_argument("--parallel", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     keys, _ = zipf_trace(args.requests, args.keys, 1.0, seed=args.seed)

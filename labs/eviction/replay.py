@@ -5,7 +5,9 @@ private server the lab starts and owns, paced over ``duration_s`` of wall time s
 1-second LRU clock (and the LFU minute clock) advance as the simulator's virtual clock does. Replayed
 too fast, every request falls in the same LRU-clock second, every idle time is 0 and every
 ``maxmemory-samples`` behaves like random eviction (FIELD_NOTES); paced, approximated LRU shows.
-:func:`compare` runs the same trace through :func:`labs.eviction.make` / :func:`run_trace` and
+:func:`compare` runs the same trace through the simulator (:func:`labs.eviction.fast.run`, identical
+to the reference policies) — with the timestamps at which each request really left for the server,
+recorded during the replay, so a pacer that falls behind (a busy machine) shifts both alike — and
 through the server for each policy configuration and tabulates both hit ratios.
 
 The mapping from keys to bytes (the simulator counts keys, the server counts ``used_memory`` bytes):
@@ -55,8 +57,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from labs.eviction import make
-from labs.eviction.simulate import run_trace
+from labs.eviction import fast
 
 KEY_BYTES = 16
 VALUE_BYTES = 100
@@ -175,6 +176,8 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
         t0 = time.perf_counter() - (time.time() - start_unix)
         hits = i = 0
         max_lag = 0.0
+        sent = [0.0] * n                     # when each request really left (unix seconds)
+        clock = time.time
         held: list[int] = []                 # DBSIZE once a second after the first eviction
         next_probe = 1.0
         while i < n:
@@ -186,9 +189,10 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
                 time.sleep(max(times[i] - elapsed, 0.0005))
                 continue
             max_lag = max(max_lag, elapsed - times[i])
-            for name in names[i:j]:          # one request at a time: exact cache-aside semantics
-                if get(name) is None:
-                    set_(name, value)
+            for idx in range(i, j):          # one request at a time: exact cache-aside semantics
+                sent[idx] = clock()
+                if get(names[idx]) is None:
+                    set_(names[idx], value)
                 else:
                     hits += 1
             i = j
@@ -211,20 +215,19 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
                 "held_min": min(held, default=keys_at_end), "held_max": max(held, default=keys_at_end),
                 "value_bytes": value_bytes, "key_bytes": key_bytes,
                 "duration_s": float(duration_s), "start_unix": start_unix, "wall_s": wall_s,
-                "max_lag_s": max_lag, "seed": seed, **ident}
+                "max_lag_s": max_lag, "seed": seed, "sent_unix": sent, **ident}
     finally:
         server.stop()
 
 
 def simulate(keys: Sequence, *, policy: str, samples: int = 5, capacity_keys: int,
-             duration_s: float, seed: int = 0, start_unix: float = 0.0, lfu_log_factor: int = 10,
+             times: Sequence[float], seed: int = 0, lfu_log_factor: int = 10,
              lfu_decay_time: int = 1) -> dict[str, Any]:
-    """The simulator on the replay's schedule: ``times = start_unix + np.linspace(0, duration_s, n)``
-    (the offset only puts the minute boundaries of the LFU clock where the server's were)."""
-    times = (start_unix + np.linspace(0.0, float(duration_s), len(keys))).tolist()
-    stats = run_trace(make(policy, capacity_keys, samples=samples, seed=seed,
-                           lfu_log_factor=lfu_log_factor, lfu_decay_time=lfu_decay_time),
-                      list(keys), times)
+    """The simulator on the timestamps the replay really sent each request at (unix seconds, so the
+    LRU-clock seconds and LFU-clock minutes tick where the server's did, even where the pacer fell
+    behind its schedule). Runs the compiled path, identical to the reference for a seed."""
+    stats = fast.run(policy, capacity_keys, keys, times, samples=samples, seed=seed,
+                     lfu_log_factor=lfu_log_factor, lfu_decay_time=lfu_decay_time)
     return {"hit_ratio": stats.hit_ratio, "hits": stats.hits, "evictions": stats.evictions}
 
 
@@ -274,8 +277,8 @@ def compare(keys: Sequence, *, capacity_keys: int, duration_s: float,
     rows = []
     for (policy, samples), r in zip(configs, real):
         sim = simulate(keys, policy=policy, samples=samples, capacity_keys=r["held_median"],
-                       duration_s=duration_s, seed=seed, start_unix=r["start_unix"],
-                       lfu_log_factor=lfu_log_factor, lfu_decay_time=lfu_decay_time)
+                       times=r["sent_unix"], seed=seed, lfu_log_factor=lfu_log_factor,
+                       lfu_decay_time=lfu_decay_time)
         rows.append({"policy": policy, "samples": samples,
                      "simulated_hit_ratio": sim["hit_ratio"], "real_hit_ratio": r["hit_ratio"],
                      "difference_pp": (r["hit_ratio"] - sim["hit_ratio"]) * 100,
