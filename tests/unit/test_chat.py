@@ -242,3 +242,16 @@ def test_user_messages_are_deterministic():
     a = chat.user_message(3, 20, random.Random(1))
     assert a == chat.user_message(3, 20, random.Random(1))
     assert 15 <= len(a.split()) <= 25 and a.startswith("Turn 3:")
+
+
+def test_instrumented_copy_does_not_close_the_shared_client_when_collected(r):
+    """redis-py clients close their pool (RedisCluster: its nodes manager) in __del__; the command log's
+    copy must not, or the learner's shared client breaks after a rerun (tests/integration for a cluster)."""
+    import gc
+
+    traced = instrument(r, CommandLog())
+    assert isinstance(traced, type(r)) and type(traced) is not type(r)
+    traced.__del__()  # a no-op: nothing shared is closed
+    del traced
+    gc.collect()
+    assert r.ping()
