@@ -120,8 +120,9 @@ def context_tokens(messages: list[dict[str, str]]) -> int:
     return sum(approx_tokens(m["content"]) + TOKENS_PER_MESSAGE for m in messages) + TOKENS_REPLY_PRIMING
 
 
-def input_cost_usd(tokens: int, usd_per_1k_tokens: float) -> float:
-    return tokens / 1000 * usd_per_1k_tokens
+def input_cost_usd(tokens: int, usd_per_million_tokens: float) -> float:
+    """$ for ``tokens`` input tokens at a price quoted per million tokens (as providers quote it)."""
+    return tokens / 1_000_000 * usd_per_million_tokens
 
 
 # --------------------------------------------------------------------------- the simulated assistant
@@ -140,9 +141,9 @@ def simulated_reply(context: list[dict[str, str]], user_text: str) -> str:
     history = [m for m in context if m["role"] != "system"]
     users = [m["content"] for m in history if m["role"] == "user"]
     oldest = users[0] if users else user_text
-    return (f"(simulated assistant) I was sent {len(history)} earlier message(s), about "
-            f"{context_tokens(context)} tokens. The oldest thing you said that I can still see: "
-            f"“{_clip(oldest)}”. You just said: “{_clip(user_text)}”.")
+    return (f"(simulated assistant) I was sent {len(history)} message(s) of our conversation, about "
+            f"{context_tokens(context)} tokens with the system prompt. The oldest thing you said that I can still "
+            f"see: “{_clip(oldest)}”. You just said: “{_clip(user_text)}”.")
 
 
 _TOPICS = ("my order", "the invoice", "two-factor login", "a refund", "the delivery date", "my password",

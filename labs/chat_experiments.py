@@ -37,7 +37,7 @@ PAGE = chat.PAGE
 # Checked against MEMORY USAGE of 20 × 300-byte messages: model within ~2 % on valkey 9.1 and ~12 % over on
 # Redis 7.0 (whose string-fitted per-byte factor, 1.12, overstates list payloads).
 LIST_ENTRY_OVERHEAD_BYTES = 8
-USD_PER_1K_INPUT_DEFAULT = 0.0025  # ILLUSTRATIVE: $2.50 per million input tokens, a 2025 flagship-model list price
+USD_PER_MILLION_INPUT_DEFAULT = 2.50  # ILLUSTRATIVE: GPT-4o input list price in 2025 (openai.com/api/pricing)
 
 
 def _ns(ns: Namespace | None) -> Namespace:
@@ -138,9 +138,10 @@ class LtrimParams:
     turns: int = knob(60, min=1, max=1_000, label="turns", help="User turns (each adds 2 messages).")
     max_messages: int = knob(20, min=1, max=500, label="N (keep last)", help="LTRIM key -N -1 in the trimmed variant.")
     words: int = knob(40, min=1, max=400, label="words per message", help="Length of each synthetic user message.")
-    usd_per_1k_input_tokens: float = knob(USD_PER_1K_INPUT_DEFAULT, min=0.0, max=1.0, unit="$",
-                                          label="$ per 1k input tokens",
-                                          help="SIMULATED price of input tokens (illustrative; check your provider).")
+    usd_per_million_input_tokens: float = knob(USD_PER_MILLION_INPUT_DEFAULT, min=0.0, max=1_000.0, unit="$",
+                                               label="$ per million input tokens",
+                                               help="SIMULATED price of input tokens, quoted per million as providers "
+                                                    "do ($2.50 per million = $0.0025 per 1k); illustrative.")
     conversations_per_day: int = knob(1_000, min=1, max=10_000_000, label="conversations a day",
                                       help="To project the monthly bill (30 days) from one conversation's cost.")
     seed: int = knob(7, min=0, max=2**31 - 1, help="Seed of the synthetic messages.")
@@ -179,7 +180,7 @@ def run_without_ltrim(params: LtrimParams, *, backend: Any = None, ns: Any = Non
                 else:
                     chat.add_message_without_ltrim(client, key, "assistant", reply)
                 rows.append({"turn": turn, "variant": variant, "messages_sent": len(loaded.value), "tokens": tokens,
-                             "cost_usd": chat.input_cost_usd(tokens, params.usd_per_1k_input_tokens),
+                             "cost_usd": chat.input_cost_usd(tokens, params.usd_per_million_input_tokens),
                              "lrange_ms": _ms(loaded.real_ns),
                              "memory_bytes": int(client.memory_usage(key, samples=0)) if memory else np.nan})
             if on_progress:
@@ -208,7 +209,8 @@ def run_without_ltrim(params: LtrimParams, *, backend: Any = None, ns: Any = Non
              "round trips" + (" and MEMORY USAGE" if memory else " (this backend has no MEMORY USAGE)") + ".",
              "APPROXIMATE tokens: ceil(characters / 4) per message (OpenAI's rule of thumb for English) + 3 per "
              "message + 3 for the reply; the system prompt is counted every turn.",
-             f"SIMULATED price: ${params.usd_per_1k_input_tokens:g} per 1,000 input tokens (illustrative), input only; "
+             f"SIMULATED price: ${params.usd_per_million_input_tokens:g} per million input tokens "
+             f"(${params.usd_per_million_input_tokens / 1000:g} per 1,000; illustrative), input only; "
              f"the monthly figure assumes {params.conversations_per_day:,} such conversations a day for 30 days.",
              "Without LTRIM the input grows by two messages a turn, so the cost of a conversation grows with the "
              "square of its length; with LTRIM it levels off once the list holds N messages — and the model "
@@ -350,7 +352,8 @@ def run_rpush_ttl(params: RpushTTLParams, *, backend: Any = None, ns: Any = None
         with transcript(backend.client, log) as (client, own):
             def step(name: str, expected: str) -> int:
                 pttl = int(client.pttl(key))
-                rows.append({"step": name, "pttl_ms": pttl, "llen": int(client.llen(key)), "redis.io says": expected})
+                rows.append({"step": name, "pttl_ms": pttl, "lease_used_ms": params.ttl_s * 1000 - pttl,
+                             "llen": int(client.llen(key)), "redis.io says": expected})
                 return pttl
 
             chat.add_message(client, key, "user", "hello", ttl_seconds=params.ttl_s)

@@ -37,16 +37,19 @@ def _context_panel(backend: Backend, key: str) -> None:
     llen, ttl = int(client.llen(key)), int(client.ttl(key))
     shown = len(st.session_state[TRANSCRIPT])
     st.markdown("**The context window a model would be sent**")
-    cols = st.columns(4)
-    cols[0].metric("LLEN", llen)
-    cols[1].metric("TTL", f"{ttl} s" if ttl >= 0 else {-2: "no key", -1: "none"}.get(ttl, str(ttl)))
-    cols[2].metric("≈ tokens", chat.context_tokens(context), help="Approximate: 4 characters per token, "
-                   "+3 per message, +3 for the reply (see below).")
-    cols[3].metric("Forgotten", max(0, shown - llen), help="Messages on your screen that are no longer in the "
-                   "list (trimmed by LTRIM, or expired): the model cannot see them.")
-    rows = [{"#": i, "role": m["role"], "≈ tokens": chat.approx_tokens(m["content"]) + chat.TOKENS_PER_MESSAGE,
-             "content": m["content"]} for i, m in enumerate(context)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=300)
+    top, bottom = st.columns(2), st.columns(2)
+    top[0].metric("LLEN", llen)
+    top[1].metric("TTL", f"{ttl} s" if ttl >= 0 else {-2: "no key", -1: "none"}.get(ttl, str(ttl)))
+    bottom[0].metric("≈ tokens", chat.context_tokens(context), help="Approximate: 4 characters per token, "
+                     "+3 per message, +3 for the reply (see below).")
+    bottom[1].metric("Forgotten", max(0, shown - llen), help="Messages on your screen that are no longer in the "
+                     "list (trimmed by LTRIM, or expired): the model cannot see them.")
+    rows = [{"role": m["role"], "≈ tokens": chat.approx_tokens(m["content"]) + chat.TOKENS_PER_MESSAGE,
+             "content": m["content"]} for m in context]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=260,
+                 column_config={"role": st.column_config.TextColumn(width="small"),
+                                "≈ tokens": st.column_config.NumberColumn(width="small"),
+                                "content": st.column_config.TextColumn(width="large")})
     st.caption(f"`LRANGE {key.replace(namespace(chat.LAB).prefix, '')} 0 -1` after the system prompt; "
                f"the key is `{key}`.")
     if st.toggle("Watch LLEN and TTL live", key="chat_watch"):
@@ -70,7 +73,7 @@ def chat_panel(backend: Backend) -> None:
                           help="EXPIRE key TTL with every message (the lab's cap is 24 h).")
     new = c3.button("New conversation", icon=":material/restart_alt:", key="chat_new",
                     help="Delete your conversation list (UNLINK) and clear the screen.")
-    left, right = st.columns([3, 2], gap="medium")
+    left, right = st.columns([1, 1], gap="medium")
     with left:
         history = st.container(height=460, border=True)
         prompt = st.chat_input("Say something to the simulated assistant", key="chat_prompt")
@@ -116,7 +119,14 @@ def ltrim_charts(result: Result, _params: Any) -> None:
                                           y_title="MEMORY USAGE of the list (bytes)"), width="stretch")
 
 
-def expire_chart(result: Result, _params: Any) -> None:
+def expire_chart(result: Result, params: Any) -> None:
+    m = result.metrics
+    st.dataframe(pd.DataFrame([
+        {"": label, f"GB after {params.days} days": m[f"gb_{short}"], "smallest node that fits": m[f"node_{short}"],
+         "node $ / month": m[f"usd_per_month_{short}"], f"Serverless storage $ for {params.days} days":
+             m[f"serverless_usd_{short}"]}
+        for label, short in (("with EXPIRE", "with_expire"), ("without EXPIRE", "without_expire"))]),
+        hide_index=True, width="stretch")
     st.plotly_chart(charts.line_chart(result.frames["timeline"], "day", "gb", "variant", x_title="day",
                                       y_title="RAM held by conversations (GB)"), width="stretch")
     with st.expander("Nodes (illustrative prices)"):
@@ -126,7 +136,8 @@ def expire_chart(result: Result, _params: Any) -> None:
 def ttl_steps(result: Result, _params: Any) -> None:
     steps = result.frames["steps"]
     st.plotly_chart(charts.compare_bars(steps.assign(step=[f"{i + 1}. {s}" for i, s in enumerate(steps.step)]),
-                                        "step", "pttl_ms", y_title="PTTL (ms)"), width="stretch")
+                                        "step", "lease_used_ms", y_title="lease used up: TTL − PTTL (ms)"),
+                    width="stretch")
     st.dataframe(steps, hide_index=True, width="stretch")
 
 
@@ -149,9 +160,7 @@ def render(backend: Backend) -> None:
     st.subheader("Without EXPIRE", divider="gray")
     lesson("ai_chat_expire")
     recipe("chat-without-expire", backend, extra=expire_chart, columns=3,
-           show=("bytes_per_conversation", "bytes_source", "gb_with_expire", "gb_without_expire",
-                 "node_with_expire", "node_without_expire", "usd_per_month_with_expire",
-                 "usd_per_month_without_expire", "serverless_usd_with_expire", "serverless_usd_without_expire"))
+           show=("bytes_per_conversation", "gb_with_expire", "gb_without_expire", "growth_gb_per_day_without_expire"))
     st.subheader("RPUSH alone does not refresh a TTL", divider="gray")
     lesson("ai_chat_ttl")
     recipe("chat-rpush-ttl", backend, extra=ttl_steps, columns=2,

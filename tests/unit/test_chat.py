@@ -105,7 +105,7 @@ def test_approximate_tokens_follow_four_characters_per_token():
     messages = [{"role": "system", "content": "x" * 40}, {"role": "user", "content": "y" * 8}]
     assert chat.context_tokens(messages) == (10 + 3) + (2 + 3) + 3
     assert chat.context_tokens([]) == 0
-    assert chat.input_cost_usd(2_000, 0.0025) == pytest.approx(0.005)
+    assert chat.input_cost_usd(2_000, 2.50) == pytest.approx(0.005)  # $2.50 per million
 
 
 def test_simulated_assistant_is_deterministic_and_forgets_what_ltrim_dropped(r):
@@ -179,7 +179,7 @@ def test_without_ltrim_tokens_grow_every_turn_and_with_ltrim_they_level_off(sand
     assert m["llen_with_ltrim"] == 10 and m["llen_without_ltrim"] == 80
     assert m["cost_ratio"] > 2 and m["usd_per_month_without_ltrim"] > m["usd_per_month_with_ltrim"]
     assert m["usd_per_conversation_without_ltrim"] == pytest.approx(
-        frame[frame.variant == "without LTRIM"].tokens.sum() / 1000 * exps.USD_PER_1K_INPUT_DEFAULT)
+        frame[frame.variant == "without LTRIM"].tokens.sum() / 1e6 * exps.USD_PER_MILLION_INPUT_DEFAULT)
 
 
 def test_short_conversations_cost_the_same_with_or_without_ltrim(sandbox):
@@ -222,7 +222,7 @@ def test_rpush_ttl_demo_on_the_sandbox(sandbox):
     (exps.ContextParams, {"turns": "0"}, "turns must be between 1"),
     (exps.ContextParams, {"db_latency": "moon base"}, "primary DB|db_latency must be one of"),
     (exps.LtrimParams, {"max_messages": "0"}, "max_messages must be between 1"),
-    (exps.LtrimParams, {"usd_per_1k_input_tokens": "-1"}, "between 0"),
+    (exps.LtrimParams, {"usd_per_million_input_tokens": "-1"}, "between 0"),
     (exps.ExpireParams, {"ttl_s": "90000"}, "ttl_s must be between 60 and 86400"),
     (exps.RpushTTLParams, {"wait_ms": "ten"}, "whole number"),
 ])
