@@ -1,5 +1,10 @@
 """Chat memory: a chat with a SIMULATED assistant writing through ``add_message`` into the learner's list,
-the context window beside it, then the experiments (DB vs Redis, no LTRIM, no EXPIRE, RPUSH and TTL)."""
+the context window beside it, then the experiments (DB vs Redis, no LTRIM, no EXPIRE, RPUSH and TTL).
+
+``st.chat_input`` pins itself to the bottom of the page only at the top level of a script; inside a tab or
+a column it renders inline (Streamlit docs, ``st.bottom``) — here, under the chat history, so it never
+shows on the page's other tabs.
+"""
 from __future__ import annotations
 
 from typing import Any
