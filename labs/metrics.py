@@ -127,13 +127,32 @@ class CommandLog:
         return iter(self.records())
 
 
+_KEEP_OPEN: dict[type, type] = {}
+
+
+def shallow_copy(client: Any) -> Any:
+    """A copy of a client that shares its connections and leaves them open when it is garbage-collected.
+
+    redis-py's ``Redis.__del__`` and ``RedisCluster.__del__`` call ``close()``: a plain ``copy.copy`` that
+    goes out of scope would disconnect the shared pool — or, on a cluster, reset the shared nodes manager
+    (its default node becomes None and every later command fails).
+    """
+    wrapped = copy.copy(client)
+    cls = type(client)
+    if hasattr(cls, "__del__"):
+        if cls not in _KEEP_OPEN:
+            _KEEP_OPEN[cls] = type(cls.__name__, (cls,), {"__del__": lambda self: None, "__module__": cls.__module__})
+        wrapped.__class__ = _KEEP_OPEN[cls]
+    return wrapped
+
+
 def instrument(client: Any, log: CommandLog) -> Any:
     """A shallow copy of a redis-py (or fakeredis) client whose every command is timed and logged.
 
     The copy shares the original's connection pool, so instrumenting per learner costs no connection.
     Pipelines are logged as one record (``MULTI … EXEC`` or ``PIPELINE …``) when they execute.
     """
-    wrapped = copy.copy(client)
+    wrapped = shallow_copy(client)
     original_execute = client.execute_command
     original_pipeline = client.pipeline
 
