@@ -187,11 +187,11 @@ class RaceRun:
         row = self.cached_row(client)
         ttl = client.ttl(self.key)
         if row is None:
-            verdict = "empty: the next read reloads the current row"
+            verdict = "empty (next read reloads)"
         elif row["version"] == self.db["version"]:
             verdict = "fresh"
         else:
-            verdict = f"STALE until the TTL runs out ({ttl} s)"
+            verdict = f"STALE for {ttl} s (until the TTL)"
         return {"strategy": self.strategy, "interleaving": describe(self.pattern),
                 "stale": row is not None and row["version"] != self.db["version"],
                 "stale_for_s": ttl if row is not None and row["version"] != self.db["version"] else 0,
