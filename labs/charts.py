@@ -118,3 +118,40 @@ def box_grid(cells: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_layout(height=320, legend_title_text="", margin=dict(l=10, r=10, t=30, b=10))
     return fig
+
+
+def race_swimlanes(log: pd.DataFrame, steps: list[tuple[str, str]]) -> go.Figure:
+    """The delete-vs-set race as two lanes (reader, writer): one box per step, the ones run so far filled,
+    the cache's content after each step as the hover text. ``log`` has columns step, client, action, cache."""
+    done = len(log)
+    rows = []
+    for i, (client, action) in enumerate(steps, start=1):
+        ran = i <= done
+        detail = log.iloc[i - 1] if ran else None
+        rows.append({"step": i, "client": client, "label": action.replace("_", " "),
+                     "state": "done" if ran else ("next" if i == done + 1 else "to come"),
+                     "cache after": detail["cache"] if ran else "", "database after": detail["database"] if ran else ""})
+    frame = pd.DataFrame(rows)
+    fig = px.scatter(frame, x="step", y="client", color="state", text="label", symbol_sequence=["square"],
+                     category_orders={"client": ["reader", "writer"], "state": ["done", "next", "to come"]},
+                     hover_data=["cache after", "database after"])
+    fig.update_traces(marker_size=46, textposition="bottom center")
+    fig.update_xaxes(dtick=1, range=[0.4, len(steps) + 0.6], title="step (time →)")
+    fig.update_yaxes(title="", range=[1.7, -0.7])
+    fig.update_layout(height=240, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def outcome_grid(matrix: pd.DataFrame, index: str) -> go.Figure:
+    """A table of verdicts (rows × strategies) coloured by outcome: stale, empty or fresh."""
+    long = matrix.melt(id_vars=index, var_name="strategy", value_name="verdict")
+    long["outcome"] = long.verdict.map(lambda v: "stale" if v.startswith("STALE") else
+                                       ("empty" if v.startswith("empty") else "fresh"))
+    fig = px.scatter(long, x="strategy", y=index, color="outcome", symbol_sequence=["square"],
+                     category_orders={"outcome": ["stale", "empty", "fresh"], index: list(matrix[index])},
+                     hover_data=["verdict"])
+    fig.update_traces(marker_size=26)
+    fig.update_yaxes(autorange="reversed", title="interleaving (R = reader, W = writer)")
+    fig.update_xaxes(title="")
+    fig.update_layout(height=120 + 32 * len(matrix), legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig

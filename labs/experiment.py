@@ -113,7 +113,8 @@ EXPERIMENT_MODULES = (
     "labs.structures.strings", "labs.structures.lists", "labs.structures.hashes", "labs.structures.sets",
     "labs.structures.zsets", "labs.structures.encoding",
     "labs.patterns.compare", "labs.patterns.crash", "labs.patterns.crossover",
-    "labs.ttl_cost", "labs.jitter", "labs.expiry", "labs.ttl_mechanics", "labs.eviction.experiments", "labs.chat_experiments",
+    "labs.ttl_cost", "labs.jitter", "labs.expiry", "labs.ttl_mechanics", "labs.eviction.experiments",
+    "labs.invalidation", "labs.stampede", "labs.chat_experiments",
 )
 
 

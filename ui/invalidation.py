@@ -1,0 +1,151 @@
+"""Invalidation page pieces: the staleness charts, the race step-through (one step per click, on the
+learner's backend), the stampede charts, XFetch's odds and negative caching."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import redis
+import streamlit as st
+
+from labs import charts
+from labs.experiment import Result
+from labs.invalidation.race import INTERLEAVINGS, STRATEGIES, RaceRun, describe
+from ui.session import namespace
+
+NAMED = {"RRWWR": "the reader's GET, read and SET span the whole write",
+         "WRRWR": "the reader misses between the writer's two steps",
+         "RRRWW": "no overlap: the write comes after the read"}
+STATE = "inv_race_run"
+CHOICE = "inv_race_choice"   # (strategy, interleaving, backend kind) of the run in STATE
+
+
+def staleness(result: Result, _params: Any) -> None:
+    summary = result.frames["summary"]
+    st.dataframe(summary, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in summary.columns
+                                if c.endswith(("_s", "ratio", "fraction", "per_read"))})
+    left, right = st.columns(2)
+    left.markdown("**Stale reads** (simulated)")
+    left.plotly_chart(charts.compare_bars(summary, "strategy", "stale_reads", y_title="stale reads"), width="stretch")
+    right.markdown("**Database reads** (simulated)")
+    right.plotly_chart(charts.compare_bars(summary, "strategy", "db_reads", y_title="DB reads"), width="stretch")
+    st.markdown("**Sweep: share of stale reads over TTL and update rate** (simulated, log TTL axis)")
+    st.plotly_chart(charts.line_chart(result.frames["sweep"], "ttl_s", "stale_fraction", "series", log_x=True,
+                                      x_title="TTL (s)", y_title="stale reads / reads"), width="stretch")
+
+
+def live(result: Result, _params: Any) -> None:
+    st.dataframe(result.frames["steps"], hide_index=True, width="stretch",
+                 column_config={"stale": st.column_config.CheckboxColumn("stale"),
+                                "cache_ttl_s": st.column_config.NumberColumn("cache TTL (s)", format="%.1f"),
+                                "measured_us": st.column_config.NumberColumn("measured (µs)", format="%.0f")})
+
+
+def _label(pattern: str) -> str:
+    return f"{describe(pattern)}" + (f" — {NAMED[pattern]}" if pattern in NAMED else "")
+
+
+def _new_run(strategy: str, pattern: str, choice: tuple) -> RaceRun:
+    run = RaceRun(strategy, pattern, namespace("invalidation"), ttl_s=5 if strategy == "update then delete" else 300)
+    st.session_state[STATE], st.session_state[CHOICE] = run, choice
+    return run
+
+
+def _next_step(backend: Any) -> None:
+    """Button callback: runs before the rerun, so the page then shows the state after this step."""
+    run: RaceRun = st.session_state[STATE]
+    if run.finished:
+        return
+    try:
+        run.step(backend.client)
+    except (redis.RedisError, OSError) as exc:
+        st.session_state["inv_race_problem"] = f"The server did not answer: {exc}"
+
+
+def _start_again(backend: Any) -> None:
+    run: RaceRun = st.session_state[STATE]
+    try:
+        run.cleanup(backend.client)
+    except (redis.RedisError, OSError):
+        pass
+    _new_run(run.strategy, run.pattern, st.session_state[CHOICE])
+
+
+def race_stepper(backend: Any) -> None:
+    """Pick a strategy and an interleaving, then run it one step per click on the learner's backend."""
+    left, right = st.columns(2)
+    strategy = left.selectbox("Strategy", STRATEGIES, key="inv_race_strategy")
+    pattern = right.selectbox("Interleaving", INTERLEAVINGS, index=INTERLEAVINGS.index("WRRWR"), format_func=_label,
+                              key="inv_race_pattern")
+    choice = (strategy, pattern, backend.kind)
+    run: RaceRun | None = st.session_state.get(STATE)
+    if run is None or st.session_state.get(CHOICE) != choice:
+        run = _new_run(strategy, pattern, choice)
+    b1, b2, _ = st.columns([1, 1, 3])
+    b1.button("Next step", icon=":material/skip_next:", type="primary", disabled=run.finished, key="inv_race_next",
+              on_click=_next_step, args=(backend,))
+    b2.button("Start again", icon=":material/replay:", key="inv_race_reset", on_click=_start_again, args=(backend,))
+    problem = st.session_state.pop("inv_race_problem", None)
+    if problem:
+        st.error(problem, icon=":material/cloud_off:")
+    run = st.session_state[STATE]
+    log = pd.DataFrame(run.log, columns=["step", "client", "action", "cache", "cache_ttl_s", "database"])
+    st.plotly_chart(charts.race_swimlanes(log, run.steps), width="stretch", key="inv_race_lanes")
+    st.caption(f"Step {run.position} of {len(run.steps)} on the {backend.kind} backend · key "
+               f"`{run.key.replace(run.ns.prefix, '')}` · TTL {run.ttl_s} s")
+    if not log.empty:
+        st.dataframe(log, hide_index=True, width="stretch", key="inv_race_log")
+    if run.finished:
+        out = run.outcome(backend.client)
+        if out["stale"]:
+            st.warning(f"Final: cache {run.log[-1]['cache']} vs database {run.log[-1]['database']} — "
+                     f"{out['verdict']}.", icon=":material/warning:")
+        else:
+            st.success(f"Final: cache {run.log[-1]['cache']}, database {run.log[-1]['database']} — {out['verdict']}"
+                       + (" (the stale SET was rejected)." if out["set_rejected"] else "."), icon=":material/check:")
+
+
+def race_matrix(result: Result, _params: Any) -> None:
+    matrix = result.frames["matrix"]
+    st.plotly_chart(charts.outcome_grid(matrix, "interleaving"), width="stretch")
+    st.dataframe(matrix, hide_index=True, width="stretch")
+
+
+def stampede_sim(result: Result, _params: Any) -> None:
+    summary = result.frames["summary"]
+    st.dataframe(summary, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in summary.columns
+                                if c.endswith(("_ms", "per_expiry"))})
+    st.markdown("**Database recomputes per second** (simulated, virtual clock)")
+    st.plotly_chart(charts.line_chart(result.frames["timeline"], "t_s", "recomputes_per_s", "strategy", step=True,
+                                      x_title="time (virtual s)", y_title="recomputes / s"), width="stretch")
+    left, right = st.columns(2)
+    left.markdown("**Worst wait for a value** (ms, simulated)")
+    left.plotly_chart(charts.compare_bars(summary, "strategy", "latency_max_ms", y_title="max wait (ms)"),
+                      width="stretch")
+    right.markdown("**Stale reads served** (simulated)")
+    right.plotly_chart(charts.compare_bars(summary, "strategy", "stale_reads", y_title="stale reads"), width="stretch")
+
+
+def stampede_real(result: Result, _params: Any) -> None:
+    summary = result.frames["summary"]
+    st.plotly_chart(charts.compare_bars(summary, "strategy", "db_recomputes", y_title="DB recomputes (measured)"),
+                    width="stretch")
+    st.dataframe(summary, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in summary.columns
+                                if c.endswith(("_ms", "_s"))})
+
+
+def xfetch(result: Result, _params: Any) -> None:
+    frame = result.frames["probability"].melt(id_vars="time_left_over_delta", var_name="curve", value_name="p")
+    st.plotly_chart(charts.line_chart(frame, "time_left_over_delta", "p", "curve", x_title="time left / δ",
+                                      y_title="P(read refreshes early)", vline=1.0, vline_text="time left = δ"),
+                    width="stretch")
+
+
+def negative(result: Result, _params: Any) -> None:
+    summary = result.frames["summary"]
+    st.plotly_chart(charts.compare_bars(summary, "strategy", "db_queries_for_missing_ids",
+                                        y_title="DB queries for missing ids (simulated)"), width="stretch")
+    st.dataframe(summary, hide_index=True, width="stretch")
