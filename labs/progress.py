@@ -286,7 +286,8 @@ class RedisProgress:
         for member, _ in entries:
             pipe.hget(self.key(f"learner:{_text(member)}"), "name")
         names = pipe.execute() if entries else []
-        return [(_text(n) if n else anonymous_name(_text(m)), int(s)) for (m, s), n in zip(entries, names)]
+        rows = [(_text(n) if n else anonymous_name(_text(m)), int(s)) for (m, s), n in zip(entries, names)]
+        return sorted(rows, key=lambda r: (-r[1], r[0]))  # ties by name, as ClassView.leaderboard does
 
     def class_keys(self) -> list[str]:
         return [_text(k) for k in self.client.scan_iter(match=self.prefix + "*", count=500)]
