@@ -214,7 +214,7 @@ def instructor_gate() -> bool:
             elif passcode_ok(entered, configured):
                 state["workshop_instructor"] = True
                 state.pop("workshop_tries", None)
-                return True
+                st.rerun()
             else:
                 state["workshop_tries"] = tries = state.get("workshop_tries", 0) + 1
                 if tries >= MAX_PASSCODE_TRIES:
@@ -236,12 +236,13 @@ def dashboard(store: ProgressStore, minutes: int) -> None:
                    "back.", icon=":material/cloud_off:")
         return
     counts = view.per_challenge()
+    titles = {e.file: e.title for e in available()}
     cols = st.columns(3)
     cols[0].metric("Learners", len(view.learners))
     cols[1].metric(f"Active in the last {minutes} min", len(view.active(time.time(), minutes * 60)))
     cols[2].metric("Challenges passed (all learners)", sum(counts.values()))
     st.markdown("**Class progress per challenge**")
-    st.dataframe(pd.DataFrame([{"lab": c.lab, "challenge": c.title, "passed by": counts.get(c.id, 0),
+    st.dataframe(pd.DataFrame([{"lab": titles.get(c.page, c.lab), "challenge": c.title, "passed by": counts.get(c.id, 0),
                                 "share of class": counts.get(c.id, 0) / max(1, len(view.learners))}
                                for c in ch.CHALLENGES]),
                  hide_index=True, width="stretch",
@@ -262,7 +263,7 @@ def dashboard(store: ProgressStore, minutes: int) -> None:
 def experiments_by_page() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for exp in load_all().values():
-        if exp.page:
+        if exp.page and exp.page != "app_pages/home.py":  # Home's first experiment has its own form, no recipe
             out.setdefault(exp.page, []).append(exp.name)
     return out
 

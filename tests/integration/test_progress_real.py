@@ -114,3 +114,40 @@ def test_two_app_sessions_on_a_live_server(monkeypatch, live_url):
         RedisProgress(backend.client, cid, new_session_id()).end_workshop()
         backend.close()
         st.cache_resource.clear()
+
+
+def test_redis_killed_during_a_workshop(monkeypatch):
+    """The class's Redis dies: the learner's run still shows, with a clear message that progress is kept;
+    the app stays up; when Redis is back the kept pass is saved with the next run."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from labs.servers import PrivateServer, ServerUnavailable
+    from ui.catalog import ROOT
+
+    try:
+        server = PrivateServer().start()
+    except ServerUnavailable as exc:
+        pytest.skip(f"no private server: {exc}")
+    cid = _class()
+    monkeypatch.setenv("LAB_BACKEND", "live")
+    monkeypatch.setenv("REDIS_URL", server.url)
+    monkeypatch.setenv("LAB_CLASS_ID", cid)
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at.switch_page("app_pages/eviction.py").run()
+        server.crash()
+        at.number_input(key="recipe_lfu-counter_log_factor").set_value(30.0)
+        [b for b in at.button if b.label == "Run: The LFU counter playground"][0].click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("lfu-log-factor 30" in s.value for s in at.success)           # the verdict still shows
+        assert any("could not be saved" in w.value for w in at.warning)          # and says progress is kept
+        server.restart()
+        [b for b in at.button if b.label == "Run: The LFU counter playground"][0].click().run()
+        assert not at.exception and not any("could not be saved" in w.value for w in at.warning)
+        view = RedisProgress(server.client(), cid, new_session_id()).class_view()
+        assert [r.passed for r in view.learners] == [("lfu-log-factor",)]
+    finally:
+        st.cache_resource.clear()
+        server.stop()
