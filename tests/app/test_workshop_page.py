@@ -2,6 +2,8 @@
 the instructor passcode (wrong → no dashboard, right → dashboard), and a URL preset that reproduces a run."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -119,8 +121,9 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
     """The link sets capacity 1100 and hides it; two fresh sessions from it get the same metrics (same seed)
     as a headless run with those params, and the hidden control is not on the page."""
     link = share_link("http://x", EVICTION, "eviction-compare", {"capacity": 1100, "seed": 3}, ["capacity"])
-    query = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
-    query = {k: v.replace("%2C", ",") for k, v in query.items()}
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query == {"recipe_eviction-compare_capacity": "1100", "recipe_eviction-compare_seed": "3",
+                     "hide": "eviction-compare.capacity"}
     first, metrics = _run_preset(monkeypatch, query)
     assert not [n for n in first.number_input if n.key == "recipe_eviction-compare_capacity"]
     assert "capacity = 1100" in _texts(first, "caption")
@@ -140,5 +143,7 @@ def test_a_bad_value_in_a_link_is_ignored_with_a_message(monkeypatch):
     at, metrics = _run_preset(monkeypatch, {"recipe_eviction-compare_capacity": "lots",
                                             "hide": "eviction-compare.capacity"})
     assert "capacity must be a whole number" in _texts(at, "warning")
-    assert metrics == load_all()["eviction-compare"].run(load_all()["eviction-compare"].params_cls(),
-                                                          backend=__import__("labs.backends").backends.open_sandbox()).metrics
+    from labs.backends import open_sandbox
+
+    exp = load_all()["eviction-compare"]
+    assert metrics == exp.run(exp.params_cls(), backend=open_sandbox()).metrics
