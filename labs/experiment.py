@@ -148,6 +148,14 @@ def params_from_strings(params_cls: type, values: dict[str, str]) -> Any:
     return params_cls(**converted)
 
 
+def parse_value(params_cls: type, key: str, text: str) -> Any:
+    """One knob's value from text (a URL query param), typed like the knob; ValueError if it is not."""
+    by_name = {k["name"]: k for k in knobs(params_cls)}
+    if key not in by_name:
+        raise ValueError(f"Unknown parameter '{key}'. Known: {', '.join(by_name)}.")
+    return _convert(key, by_name[key]["type"], text)
+
+
 def _convert(key: str, kind: Any, text: str) -> Any:
     text = str(text).strip()
     try:

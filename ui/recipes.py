@@ -2,16 +2,18 @@
 Redis saw (command, reply, measured round trip) — the building block of the structures page."""
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 import redis
 import streamlit as st
 
 from labs.backends import Backend, BackendError, classify_error
-from labs.experiment import Result, load_all
+from labs.experiment import Result, knobs, load_all
 from labs.metrics import format_duration_ns
 from ui.session import command_log, namespace
-from ui.widgets import notes, params_form
+from ui.widgets import hidden_controls, notes, params_form
+from ui.workshop import judge_run, show_verdicts
 
 Extra = Callable[[Result, Any], None]
 
@@ -47,18 +49,40 @@ def transcript(result: Result, *, last: int = 40) -> None:
         st.caption(f"Keys are shown without your prefix `{namespace('structures').prefix}`.")
 
 
+def downloads(name: str, result: Result, params: Any) -> None:
+    """The run as files: its result as JSON (params, metrics, notes) and each table as CSV."""
+    payload = {"experiment": name, "params": dict(vars(params)) if params is not None else {},
+               "metrics": result.to_json()["metrics"], "notes": list(result.notes)}
+    frames = [(frame, df) for frame, df in result.frames.items() if not df.empty]
+    cols = st.columns(min(4, 1 + len(frames)))
+    cols[0].download_button("Result (JSON)", json.dumps(payload, indent=2, default=str), f"{name}.json",
+                            "application/json", key=f"download_json_{name}", on_click="ignore",
+                            icon=":material/download:")
+    for i, (frame, df) in enumerate(frames, start=1):
+        cols[i % len(cols)].download_button(f"{frame} (CSV)", df.to_csv(index=False), f"{name}-{frame}.csv",
+                                            "text/csv", key=f"download_csv_{name}_{frame}", on_click="ignore",
+                                            icon=":material/table:")
+
+
 def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
            columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True,
            show: tuple[str, ...] | None = None) -> Result | None:
-    """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript."""
+    """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript.
+
+    ``hide`` hides metrics; the URL's ``?hide=`` hides controls (see ``ui.widgets.hidden_controls``).
+    After a run, the experiment's challenges are judged on it and passes recorded in the learner's progress.
+    """
     exp = load_all()[name]
     st.markdown(f"**{exp.title}** — {exp.summary}")
+    hidden = hidden_controls(name, [k["name"] for k in knobs(exp.params_cls)])
     params, submitted = params_form(exp.params_cls, key=f"recipe_{name}", columns=columns,
-                                    submit=f"Run: {exp.title}")
+                                    submit=f"Run: {exp.title}", hidden=hidden)
     state_key = f"recipe_result_{name}"
     if submitted and params is not None:
         try:
-            st.session_state[state_key] = exp.run(params, backend=backend, ns=namespace(), log=command_log())
+            result = exp.run(params, backend=backend, ns=namespace(), log=command_log())
+            st.session_state[state_key] = result
+            st.session_state[f"recipe_run_{name}"] = (params, judge_run(name, params, result))
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
         except (redis.RedisError, OSError, BackendError) as exc:  # the server failed mid-run: say so, keep the page
@@ -67,11 +91,14 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
     result: Result | None = st.session_state.get(state_key)
     if result is None:
         return None
+    run_params, verdicts = st.session_state.get(f"recipe_run_{name}", (params, []))
     if metrics:
         chosen = {k: v for k, v in result.metrics.items() if k not in hide and (show is None or k in show)}
         show_metrics(chosen, labels)
     if extra is not None:
         extra(result, params)
     notes(result)
+    show_verdicts(verdicts)
+    downloads(name, result, run_params)
     transcript(result)
     return result

@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from labs.experiment import Result, knobs
+from labs.experiment import Result, knobs, parse_value
 from labs.metrics import CommandLog, format_duration_ns
+from labs.progress import escape_markdown
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
@@ -20,25 +21,59 @@ def lesson(name: str) -> None:
 
 
 def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = None,
-                columns: int = 2, submit: str = "Run") -> tuple[Any | None, bool]:
+                columns: int = 2, submit: str = "Run", hidden: frozenset[str] | set[str] = frozenset()
+                ) -> tuple[Any | None, bool]:
     """A form with one widget per knob; returns (validated params or None, submitted?).
 
-    Widgets are bound to the URL (``bind="query-params"``) so an instructor can share a preset link.
+    Widgets are bound to the URL (``bind="query-params"``, the query param is the widget key
+    ``<key>_<knob>``) so an instructor can share a preset link. Knobs in ``hidden`` get no widget (TF
+    Playground style): their value still comes from the URL, or the default, and the form says so.
     A value the params class rejects is shown as a message; nothing the learner typed is lost.
     """
     values: dict[str, Any] = {}
     with st.form(key, border=True):
         cols = st.columns(columns)
-        shown = [k for k in knobs(params_cls) if only is None or k["name"] in only]
+        every = [k for k in knobs(params_cls) if only is None or k["name"] in only]
+        shown = [k for k in every if k["name"] not in hidden]
         for i, k in enumerate(shown):
             with cols[i % columns]:
                 values[k["name"]] = _widget(k, f"{key}_{k['name']}")
+        preset = [k for k in every if k["name"] in hidden]
+        problems = []
+        for k in preset:
+            try:
+                values[k["name"]] = _url_value(params_cls, k, f"{key}_{k['name']}")
+            except ValueError as exc:
+                problems.append(str(exc))
+                values[k["name"]] = k["default"]
+        if preset:
+            fixed = ", ".join(f"{k.get('label') or k['name'].replace('_', ' ')} = {values[k['name']]}" for k in preset)
+            st.caption(":material/lock: Set by your instructor's link: " + escape_markdown(fixed))
         submitted = st.form_submit_button(submit, type="primary", icon=":material/play_arrow:")
+    for problem in problems:
+        st.warning(f"The link's value was ignored: {problem}", icon=":material/link_off:")
     try:
         return params_cls(**values), submitted
     except ValueError as exc:
         st.error(f"{exc}", icon=":material/error:")
         return None, submitted
+
+
+def _url_value(params_cls: type, k: dict[str, Any], wkey: str) -> Any:
+    """A hidden knob's value: the URL's ``<wkey>=…`` if there is one, else the knob's default."""
+    text = st.query_params.get(wkey)
+    return k["default"] if text is None else parse_value(params_cls, k["name"], text)
+
+
+def hidden_controls(experiment: str, names: list[str]) -> frozenset[str]:
+    """Knobs the URL hides for this form: ``?hide=ttl_s,policy`` (any form) or ``?hide=eviction-compare.capacity``."""
+    raw = ",".join(st.query_params.get_all("hide"))
+    wanted = {item.strip() for item in raw.split(",") if item.strip()}
+    out = set()
+    for name in names:
+        if name in wanted or f"{experiment}.{name}" in wanted:
+            out.add(name)
+    return frozenset(out)
 
 
 def _widget(k: dict[str, Any], wkey: str) -> Any:

@@ -327,7 +327,7 @@ UNRELATED_TTL_KEY, UNRELATED_TTL_VALUE = "other-app:session:xyz", "token"
 UNRELATED_HASH = {"name": "widget", "price": "9.99"}
 UNRELATED_LIST = ["job-1", "job-2", "job-3"]
 FORBIDDEN_COMMANDS = ("flushall", "flushdb", "keys", "config|set", "debug", "shutdown")
-LAB_KEY = re.compile(r"^lab:\{[a-z0-9]+\}:")
+LAB_KEY = re.compile(r"^lab:\{(?:[a-z0-9]+|class:[a-z0-9][a-z0-9-]*)\}:")  # a learner, or a workshop class
 
 
 def reset_my_lab(page, client, where: str) -> None:

@@ -1,0 +1,301 @@
+"""Challenges: a goal over an experiment's measured ``Result.metrics``, under constraints on its params.
+
+A challenge is checked from the run the learner just did — the params they submitted and the Result the
+experiment returned — never from anything they claim. :func:`check` returns a :class:`Verdict`: passed
+with the reason (the numbers that met the goal), or not passed with what missed and a hint.
+
+Challenges are data. To add one (e.g. for a new lab at merge time), append a :class:`Challenge` to
+``CHALLENGES`` below:
+
+* ``id``: unique, lowercase words and dashes (it is stored in learners' progress; never rename one);
+* ``lab``: the page stem (``app_pages/<lab>.py``) where the experiment's form lives;
+* ``experiment``: a registered experiment name (``python -m labs list``);
+* ``constraints``: :class:`Rule` s over the submitted params (``Rule("capacity", "<=", 1100)``), shown
+  to the learner as the rules of the game;
+* ``goals``: :class:`Rule` s over ``Result.metrics``. A metric name may be a glob
+  (``"allkeys-*: hit_ratio"``): the goal is met when ANY matching metric meets it;
+* ``hint``: what to try after a miss; ``reason``: why a pass is a pass (``{metric}`` placeholders are
+  filled with the run's numbers, e.g. ``{lost_writes}``; write ``{{`` for a literal brace).
+
+``tests/unit/test_challenges.py`` runs every challenge's ``solution`` and ``miss`` params through the real
+experiment, so a new challenge must give both: one run that meets the goal and one that does not.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
+        "!=": operator.ne}
+_WORDS = {"<=": "at most", ">=": "at least", "<": "below", ">": "above", "==": "exactly", "!=": "not",
+          "in": "one of", "contains": "containing"}
+_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``key op value``: a constraint on one param, or a goal on one metric (``key`` may be a glob)."""
+
+    key: str
+    op: str
+    value: Any
+    label: str = ""           # the key in the learner's words, e.g. "maxmemory (keys)"
+
+    def __post_init__(self) -> None:
+        if self.op not in _OPS and self.op not in ("in", "contains"):
+            raise ValueError(f"unknown rule operator {self.op!r}")
+
+    def holds(self, actual: Any) -> bool:
+        if actual is None or isinstance(actual, float) and math.isnan(actual):
+            return False
+        if self.op == "in":
+            return actual in self.value
+        if self.op == "contains":
+            return str(self.value) in str(actual)
+        try:
+            return bool(_OPS[self.op](actual, self.value))
+        except TypeError:  # a text metric compared with a number: not met
+            return False
+
+    def describe(self) -> str:
+        """``maxmemory (keys) at most 1,100`` — the rule as the learner reads it."""
+        value = ", ".join(map(_fmt, self.value)) if self.op == "in" else _fmt(self.value)
+        return f"{self.label or self.key.replace('_', ' ')} {_WORDS[self.op]} {value}"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A goal to reach with one experiment; ``solution``/``miss`` are params of a passing and a failing run."""
+
+    id: str
+    lab: str
+    experiment: str
+    title: str
+    goal: str
+    constraints: tuple[Rule, ...]
+    goals: tuple[Rule, ...]
+    hint: str
+    reason: str
+    solution: Mapping[str, Any] = field(default_factory=dict)
+    miss: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _ID_RE.match(self.id):
+            raise ValueError(f"challenge id must be lowercase words joined by dashes, got {self.id!r}")
+
+    @property
+    def page(self) -> str:
+        return f"app_pages/{self.lab}.py"
+
+    def rules_text(self) -> list[str]:
+        return [r.describe() for r in self.constraints]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one run: passed + reason, or not passed + what missed + hint."""
+
+    challenge_id: str
+    passed: bool
+    reason: str
+    hint: str = ""
+    missed: tuple[str, ...] = ()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _metric_values(pattern: str, metrics: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    if pattern in metrics:
+        return [(pattern, metrics[pattern])]
+    return [(k, v) for k, v in metrics.items() if fnmatch.fnmatchcase(k, pattern)]
+
+
+def _fill(text: str, metrics: Mapping[str, Any], params: Any) -> str:
+    values = {**{k: _fmt(v) for k, v in vars(params).items()}, **{k: _fmt(v) for k, v in metrics.items()}}
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError):
+        return text
+
+
+def check(challenge: Challenge, params: Any, result: Any) -> Verdict:
+    """Judge the run the learner just did: its params against the constraints, its metrics against the goals."""
+    broken = []
+    for rule in challenge.constraints:
+        actual = getattr(params, rule.key, None)
+        if not rule.holds(actual):
+            broken.append(f"this challenge needs {rule.describe()}; you ran with {_fmt(actual)}")
+    if broken:
+        return Verdict(challenge.id, False, "Not a try at this challenge: " + "; ".join(broken) + ".",
+                       hint=challenge.hint, missed=tuple(broken))
+    metrics = result.metrics
+    missed = []
+    for rule in challenge.goals:
+        found = _metric_values(rule.key, metrics)
+        if not found:
+            missed.append(f"this run reports no {rule.label or rule.key}")
+        elif not any(rule.holds(v) for _, v in found):
+            seen = ", ".join(f"{k} {_fmt(v)}" for k, v in found[:4])
+            missed.append(f"needs {rule.describe()}, measured {seen}")
+        continue
+    if missed:
+        return Verdict(challenge.id, False, "Not yet: " + "; ".join(missed) + ".", hint=challenge.hint,
+                       missed=tuple(missed))
+    return Verdict(challenge.id, True, _fill(challenge.reason, metrics, params))
+
+
+def for_experiment(name: str) -> list[Challenge]:
+    return [c for c in CHALLENGES if c.experiment == name]
+
+
+def by_lab() -> dict[str, list[Challenge]]:
+    out: dict[str, list[Challenge]] = {}
+    for c in CHALLENGES:
+        out.setdefault(c.lab, []).append(c)
+    return out
+
+
+def get(challenge_id: str) -> Challenge:
+    for c in CHALLENGES:
+        if c.id == challenge_id:
+            return c
+    raise KeyError(challenge_id)
+
+
+_ONE_REDIS_POLICY = ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
+                     "volatile-random", "volatile-ttl")
+
+CHALLENGES: tuple[Challenge, ...] = (
+    # ---------------------------------------------------------------- data structures
+    Challenge(
+        "listpack-boundary", "structures", "json-vs-hash", "Find the listpack limit",
+        "Grow the profile hash until it is no longer a compact listpack — with as few fields as possible.",
+        constraints=(),
+        goals=(Rule("hash_encoding", "contains", "hashtable", "hash encoding"),
+               Rule("fields", "<=", 513, "fields in the hash")),
+        hint="A hash stays a listpack up to hash-max-listpack-entries fields (512 by default); the profile "
+             "has 5 fields plus the extra ones you add.",
+        reason="{fields} fields: one past hash-max-listpack-entries (512), so the hash became a "
+               "{hash_encoding}. Compare its bytes with the listpack just below the limit.",
+        solution={"extra_fields": 508}, miss={"extra_fields": 507}),
+    Challenge(
+        "lock-out-hammering", "structures", "rate-limiter", "Keep a hammering client out",
+        "A client sends 60 requests at 20/s against a limit of 10 per second. Let only its first 10 in.",
+        constraints=(Rule("limit", "==", 10), Rule("window_ms", "==", 1000, "window (ms)"),
+                     Rule("rate_per_s", "==", 20, "request rate (/s)"), Rule("requests", "==", 60)),
+        goals=(Rule("allowed", "<=", 10, "requests allowed"),),
+        hint="With the usual limiter a rejected request leaves no trace, so the client gets in again as soon "
+             "as old requests slide out of the window. What if rejected requests counted too?",
+        reason="{allowed} allowed, {rejected} rejected: counting rejected requests in the window keeps a "
+               "client that never slows down blocked (RU102PY's stricter variant).",
+        solution={"count_rejected": True}, miss={"count_rejected": False}),
+    # ---------------------------------------------------------------- caching patterns
+    Challenge(
+        "write-behind-no-loss", "patterns", "patterns-crash", "Write-behind that loses nothing",
+        "Kill the cache server mid-run — with the flusher dying mid-batch — and lose 0 acknowledged writes.",
+        constraints=(Rule("strategy", "==", "write-behind"), Rule("flusher_dies_mid_batch", "==", True,
+                                                                  "flusher dies mid-batch"),
+                     Rule("restart", "==", True), Rule("batch", ">=", 10, "flush batch"),
+                     Rule("crash_after", ">=", 100, "crash after write")),
+        goals=(Rule("lost_writes", "==", 0, "lost writes"), Rule("acknowledged", ">=", 100, "acknowledged writes")),
+        hint="Two things die in this crash: the queue in the server's memory, and the batch the flusher had "
+             "already taken off it. One needs the server to keep its data over a restart; the other needs "
+             "a queue whose read entries stay pending until acknowledged.",
+        reason="{acknowledged} writes acknowledged, {lost_writes} lost: the append-only file brought the "
+               "queue back and the stream kept the flusher's batch pending ({recovered_pending} re-read).",
+        solution={"strategy": "write-behind", "flusher_dies_mid_batch": True, "queue": "stream", "durable": True},
+        miss={"strategy": "write-behind", "flusher_dies_mid_batch": True, "queue": "list", "durable": True}),
+    Challenge(
+        "write-behind-bounded-loss", "patterns", "patterns-crash", "Bound the loss without persistence",
+        "No append-only file, batches of at least 50: lose at most 5 acknowledged writes in the crash.",
+        constraints=(Rule("strategy", "==", "write-behind"), Rule("durable", "==", False, "append-only file"),
+                     Rule("batch", ">=", 50, "flush batch"), Rule("crash_after", ">=", 100, "crash after write"),
+                     Rule("flusher_dies_mid_batch", "==", False, "flusher dies mid-batch")),
+        goals=(Rule("lost_writes", "<=", 5, "lost writes"), Rule("acknowledged", ">=", 100, "acknowledged writes")),
+        hint="Without persistence you lose whatever is queued at the crash. The batch size is fixed here; "
+             "what else decides how long a write waits in the queue?",
+        reason="{lost_writes} writes lost out of {acknowledged} acknowledged: a short flush interval "
+               "({interval_ms} ms) bounds the loss window, at the cost of {flushes} flushes.",
+        solution={"interval_ms": 5.0}, miss={"interval_ms": 100.0}),
+    # ---------------------------------------------------------------- TTLs, expiry, cost
+    Challenge(
+        "jitter-flatten", "ttl_cost", "expiry-jitter", "Flatten the thundering herd",
+        "10,000 keys written at once: keep the database at or below 100 misses per second, with at most "
+        "140 s of jitter.",
+        constraints=(Rule("keys", "==", 10_000), Rule("jitter_s", "<=", 140, "jitter (s)")),
+        goals=(Rule("peak_with_jitter", "<=", 100, "peak misses per second"),),
+        hint="Spread over J seconds, 10,000 expirations average 10,000 / J per second, and random draws "
+             "bunch up a little above the average: aim a bit wider than 100 s.",
+        reason="Peak {peak_with_jitter} misses/s instead of {peak_no_jitter}: {jitter_s} s of jitter spread "
+               "the expirations.",
+        solution={"jitter_s": 140}, miss={"jitter_s": 120}),
+    Challenge(
+        "expiry-effort", "ttl_cost", "active-expiry", "Less memory held by expired keys",
+        "At the default hz 10, keep expired-but-present keys under 5 % of the keyspace on average.",
+        constraints=(Rule("hz", "<=", 10), Rule("write_rate", ">=", 1000, "write rate (keys/s)"),
+                     Rule("stale_read_fraction", "==", 0.0, "stale read fraction")),
+        goals=(Rule("mean_fraction_stale", "<", 0.05, "mean share of expired keys still present"),),
+        hint="The expire cycle stops sampling once at most 10 % of a sample was expired. Which setting "
+             "samples more keys per loop and accepts less stale?",
+        reason="{mean_fraction_stale} of the keys were expired-but-present on average: a higher "
+               "active-expire-effort ({effort}) samples more and tolerates less.",
+        solution={"effort": 10}, miss={"effort": 1}),
+    # ---------------------------------------------------------------- eviction
+    Challenge(
+        "eviction-three-quarters", "eviction", "eviction-compare", "75 % hits from a quarter of the keys",
+        "On the Zipf trace (5,000 keys, α = 1), reach a 75 % hit ratio with a Redis allkeys-* policy and "
+        "maxmemory of at most 1,100 keys.",
+        constraints=(Rule("workload", "==", "zipf"), Rule("keys", "==", 5000), Rule("zipf_alpha", "==", 1.0, "Zipf α"),
+                     Rule("requests", ">=", 20_000), Rule("capacity", "<=", 1100, "maxmemory (keys)")),
+        goals=(Rule("allkeys-*: hit_ratio", ">=", 0.75, "hit ratio of an allkeys-* policy"),),
+        hint="Grow the cache towards the limit, and look at which allkeys policy keeps the popular keys on "
+             "a trace whose popularity never changes.",
+        reason="An allkeys policy reached the goal with {capacity} keys of memory: on a stable Zipf trace "
+               "frequency (LFU) is the better guess of the future.",
+        solution={"capacity": 1100}, miss={"capacity": 500}),
+    Challenge(
+        "eviction-scan-resistant", "eviction", "eviction-compare", "Survive the scans",
+        "Batch scans sweep the keyspace between popular reads. With one Redis policy and 500 keys of "
+        "memory, keep the hit ratio at or above 0.46.",
+        constraints=(Rule("workload", "==", "zipf + scans"), Rule("policies", "in", _ONE_REDIS_POLICY,
+                                                                   "policies (one Redis policy)"),
+                     Rule("capacity", "<=", 500, "maxmemory (keys)"), Rule("keys", "==", 5000)),
+        goals=(Rule("*: hit_ratio", ">=", 0.46, "hit ratio"),),
+        hint="A scan touches every key once. Which policy forgets a key touched once, and which one lets "
+             "it push out a key read a hundred times?",
+        reason="{policies} kept the hot keys through the scans: one touch does not outweigh many.",
+        solution={"workload": "zipf + scans", "policies": "allkeys-lfu"},
+        miss={"workload": "zipf + scans", "policies": "allkeys-lru"}),
+    Challenge(
+        "lfu-log-factor", "eviction", "lfu-counter", "Count to 100,000 in eight bits",
+        "Tune lfu-log-factor so that a key hit 100,000 times reads between 90 and 110 on the LFU counter.",
+        constraints=(),
+        goals=(Rule("counter after 100,000 hits", ">=", 90), Rule("counter after 100,000 hits", "<=", 110)),
+        hint="The counter grows with probability 1 / ((counter - 5) × factor + 1): a larger factor makes "
+             "it climb more slowly. The default (10) reads about 157.",
+        reason="lfu-log-factor {log_factor}: 100,000 hits read {counter after 100,000 hits}, leaving "
+               "headroom below 255 for hotter keys.",
+        solution={"log_factor": 30.0}, miss={"log_factor": 10.0}),
+)
+
+
+def _check_catalogue() -> None:
+    ids = [c.id for c in CHALLENGES]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate challenge ids: {sorted(duplicates)}")
+
+
+_check_catalogue()

@@ -1,0 +1,149 @@
+"""AppTest: the Workshop page — a display name, a challenge passed on its lab page showing up as progress,
+the instructor passcode (wrong → no dashboard, right → dashboard), and a URL preset that reproduces a run."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labs.experiment import load_all
+from ui.catalog import ROOT
+from ui.workshop import share_link
+
+WORKSHOP = "app_pages/workshop.py"
+EVICTION = "app_pages/eviction.py"
+
+
+def _app(monkeypatch, backend: str = "sandbox", passcode: str | None = None) -> AppTest:
+    monkeypatch.setenv("LAB_BACKEND", backend)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    if passcode is None:
+        monkeypatch.delenv("LAB_INSTRUCTOR_PASSCODE", raising=False)
+    else:
+        monkeypatch.setenv("LAB_INSTRUCTOR_PASSCODE", passcode)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    [b for b in at.button if b.label == label][0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _status(at: AppTest, title: str) -> str:
+    for frame in at.dataframe:
+        df = frame.value
+        if "challenge" in df.columns and "status" in df.columns and title in set(df.challenge):
+            return df.set_index("challenge").status[title]
+    raise AssertionError(f"{title} not listed")
+
+
+def _texts(at: AppTest, kind: str) -> str:
+    return " ".join(str(e.value) for e in at.get(kind))
+
+
+def test_a_challenge_passed_on_its_lab_page_shows_on_the_progress_page(monkeypatch):
+    at = _app(monkeypatch).run()
+    at.switch_page(WORKSHOP).run()
+    at.text_input(key="workshop_name_input").set_value("Ada L")
+    _click(at, "Save my name")
+    assert "Ada L" in _texts(at, "text")
+    assert _status(at, "Count to 100,000 in eight bits") == "to do"
+
+    at.switch_page(EVICTION).run()
+    at.number_input(key="recipe_lfu-counter_log_factor").set_value(10.0)
+    _click(at, "Run: The LFU counter playground")
+    assert "Hint:" in _texts(at, "warning")                      # a miss gets a hint, not a pass
+    at.number_input(key="recipe_lfu-counter_log_factor").set_value(30.0)
+    _click(at, "Run: The LFU counter playground")
+    assert "lfu-log-factor 30" in _texts(at, "success")           # the reason it passed, with its numbers
+    assert [b for b in at.get("download_button") if "JSON" in b.proto.label]
+
+    at.switch_page(WORKSHOP).run()
+    assert _status(at, "Count to 100,000 in eight bits") == "passed"
+    assert _status(at, "Survive the scans") == "to do"
+
+
+def test_a_display_name_with_markup_is_refused_and_never_rendered(monkeypatch):
+    at = _app(monkeypatch).run()
+    at.switch_page(WORKSHOP).run()
+    at.text_input(key="workshop_name_input").set_value("<b>**x**</b>")
+    _click(at, "Save my name")
+    assert "letters, digits" in _texts(at, "warning")
+    assert "**x**" not in _texts(at, "markdown") + _texts(at, "text")
+
+
+def test_without_a_configured_passcode_the_page_says_how_to_set_one(monkeypatch):
+    at = _app(monkeypatch).run()
+    at.switch_page(WORKSHOP).run()
+    assert "LAB_INSTRUCTOR_PASSCODE" in _texts(at, "info")
+    assert not [b for b in at.button if b.label == "Open the dashboard"]
+
+
+def test_a_wrong_passcode_shows_no_dashboard_and_the_right_one_does(monkeypatch):
+    at = _app(monkeypatch, passcode="s3cret-class").run()
+    at.switch_page(WORKSHOP).run()
+    at.text_input(key="workshop_passcode").set_value("guess")
+    _click(at, "Open the dashboard")
+    assert "not the instructor passcode" in _texts(at, "warning")
+    assert "Leaderboard" not in _texts(at, "markdown") and not [b for b in at.button if b.label == "End workshop"]
+    at.text_input(key="workshop_passcode").set_value("s3cret-class")
+    _click(at, "Open the dashboard")
+    assert "Leaderboard" in _texts(at, "markdown") and [b for b in at.button if b.label == "End workshop"]
+    assert "s3cret-class" not in _texts(at, "markdown") + _texts(at, "code")   # the passcode is never shown
+    assert any(str(c.value).startswith("http") and "class=" in str(c.value) for c in at.code)  # the share link
+
+
+def test_the_dashboard_lists_the_instructors_session_progress_on_the_sandbox(monkeypatch):
+    at = _app(monkeypatch, passcode="pw-123").run()
+    at.switch_page(EVICTION).run()
+    at.number_input(key="recipe_lfu-counter_log_factor").set_value(30.0)
+    _click(at, "Run: The LFU counter playground")
+    at.switch_page(WORKSHOP).run()
+    at.text_input(key="workshop_passcode").set_value("pw-123")
+    _click(at, "Open the dashboard")
+    progress = [f.value for f in at.dataframe if "passed by" in f.value.columns][0]
+    assert progress.set_index("challenge")["passed by"]["Count to 100,000 in eight bits"] == 1
+    assert "only on a live server" in _texts(at, "info")
+
+
+def _run_preset(monkeypatch, query: dict[str, str]) -> tuple[AppTest, dict]:
+    at = _app(monkeypatch)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(EVICTION).run()
+    _click(at, "Run: Every policy on one workload")
+    return at, at.session_state["recipe_result_eviction-compare"].metrics
+
+
+def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeypatch):
+    """The link sets capacity 1100 and hides it; two fresh sessions from it get the same metrics (same seed)
+    as a headless run with those params, and the hidden control is not on the page."""
+    link = share_link("http://x", EVICTION, "eviction-compare", {"capacity": 1100, "seed": 3}, ["capacity"])
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query == {"recipe_eviction-compare_capacity": "1100", "recipe_eviction-compare_seed": "3",
+                     "hide": "eviction-compare.capacity"}
+    first, metrics = _run_preset(monkeypatch, query)
+    assert not [n for n in first.number_input if n.key == "recipe_eviction-compare_capacity"]
+    assert "capacity = 1100" in _texts(first, "caption")
+    assert first.number_input(key="recipe_eviction-compare_seed").value == 3
+    second, again = _run_preset(monkeypatch, query)
+    assert again == metrics
+    exp = load_all()["eviction-compare"]
+    from labs.backends import open_sandbox
+
+    headless = exp.run(exp.params_cls(capacity=1100, seed=3), backend=open_sandbox()).metrics
+    assert headless == metrics
+    default = exp.run(exp.params_cls(), backend=open_sandbox()).metrics
+    assert default != metrics                                     # the preset really changed the run
+
+
+def test_a_bad_value_in_a_link_is_ignored_with_a_message(monkeypatch):
+    at, metrics = _run_preset(monkeypatch, {"recipe_eviction-compare_capacity": "lots",
+                                            "hide": "eviction-compare.capacity"})
+    assert "capacity must be a whole number" in _texts(at, "warning")
+    from labs.backends import open_sandbox
+
+    exp = load_all()["eviction-compare"]
+    assert metrics == exp.run(exp.params_cls(), backend=open_sandbox()).metrics
