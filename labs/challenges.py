@@ -122,12 +122,20 @@ def _metric_values(pattern: str, metrics: Mapping[str, Any]) -> list[tuple[str, 
     return [(k, v) for k, v in metrics.items() if fnmatch.fnmatchcase(k, pattern)]
 
 
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]+)\}")
+
+
 def _fill(text: str, metrics: Mapping[str, Any], params: Any) -> str:
+    """Replace ``{name}`` with the run's param or metric (names may hold ``:`` or spaces, as metric names
+    do — so not ``str.format``); ``{{``/``}}`` are literal braces; unknown names stay as written."""
     values = {**{k: _fmt(v) for k, v in vars(params).items()}, **{k: _fmt(v) for k, v in metrics.items()}}
-    try:
-        return text.format_map(values)
-    except (KeyError, IndexError, ValueError):
-        return text
+
+    def one(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]
+        return values.get(match.group(1), match.group(0))
+
+    return _PLACEHOLDER.sub(one, text)
 
 
 def check(challenge: Challenge, params: Any, result: Any) -> Verdict:
@@ -288,6 +296,67 @@ CHALLENGES: tuple[Challenge, ...] = (
         reason="lfu-log-factor {log_factor}: 100,000 hits read {counter after 100,000 hits}, leaving "
                "headroom below 255 for hotter keys.",
         solution={"log_factor": 30.0}, miss={"log_factor": 10.0}),
+    # -- Invalidation & stampedes ----------------------------------------------------------------------
+    Challenge(
+        "invalidation-bound-staleness", "invalidation", "invalidation-staleness", "Stale for at most 5 seconds",
+        "Half the updates go behind the app's back (another service writes the database), so no delete "
+        "ever reaches the cache for them. Make sure no reader sees data more than 5 s old with TTL-only "
+        "invalidation.",
+        constraints=(Rule("behind_back", ">=", 0.5, "share of updates behind the app's back"),),
+        goals=(Rule("TTL only: max staleness age s", "<=", 5.0, "oldest stale read (s)"),),
+        hint="Nothing tells the cache about an update it did not see. What is the longest a cached copy "
+             "can live?",
+        reason="With a {ttl_s} s TTL the oldest stale read was {TTL only: max staleness age s} s: for "
+               "writes the app never sees, the TTL is the only bound on staleness.",
+        solution={"behind_back": 0.5, "ttl_s": 5.0}, miss={"behind_back": 0.5, "ttl_s": 30.0}),
+    Challenge(
+        "stampede-xfetch-beta", "invalidation", "stampede-sim", "No misses, few recomputes",
+        "One hot key, 500 reads a second, a 100 ms recompute. Tune XFetch's β so that no reader ever "
+        "misses at expiry and the database recomputes the key at most 12 times in the minute.",
+        constraints=(Rule("keys", "==", 1), Rule("rate_per_s", ">=", 500, "reads per second"),
+                     Rule("recompute_ms", ">=", 100, "recompute (ms)")),
+        goals=(Rule("XFetch: misses", "==", 0, "misses at expiry"),
+               Rule("XFetch: DB recomputes", "<=", 12, "DB recomputes")),
+        hint="A reader refreshes early when time_left ≤ β·δ·(−ln rand). Too small a β and nobody refreshes "
+             "before the key expires; larger and one early reader usually wins well before the crowd.",
+        reason="β = {beta}: {XFetch: DB recomputes} recomputes and {XFetch: misses} misses — one reader "
+               "refreshes early, before the key can expire under the crowd (Vattani et al., PVLDB 2015).",
+        solution={"beta": 2.0}, miss={"beta": 0.3}),
+    Challenge(
+        "stampede-jitter", "invalidation", "stampede-sim", "Spread out 100 expiries",
+        "A hundred keys cached at the same moment expire together, and the database takes the whole herd. "
+        "Keep the unprotected-but-jittered run under 300 DB recomputes in the minute.",
+        constraints=(Rule("keys", ">=", 100), Rule("rate_per_s", ">=", 500, "reads per second")),
+        goals=(Rule("TTL jitter: DB recomputes", "<=", 300, "DB recomputes with jitter"),),
+        hint="Keys written together expire together. How much randomness on each TTL would spread them out "
+             "so few readers find the same key missing at once?",
+        reason="±{jitter_s} s of jitter spread the expiries: {TTL jitter: DB recomputes} recomputes against "
+               "{none: DB recomputes} without.",
+        solution={"keys": 100, "jitter_s": 30.0}, miss={"keys": 100, "jitter_s": 2.0}),
+    # -- AI apps: chat memory --------------------------------------------------------------------------
+    Challenge(
+        "chat-token-budget", "ai_cache", "chat-without-ltrim", "A 700-token context",
+        "A 60-turn conversation of 40-word messages. Keep the context sent on the last turn at or under "
+        "700 tokens by choosing how many messages LTRIM keeps.",
+        constraints=(Rule("turns", ">=", 60), Rule("words", ">=", 40, "words per message")),
+        goals=(Rule("tokens_last_turn_with_ltrim", "<=", 700, "tokens on the last turn"),),
+        hint="LTRIM key -N -1 keeps the last N messages; every message costs about its characters / 4 in "
+             "tokens. How many 40-word messages fit in 700 tokens?",
+        reason="Keeping {max_messages} messages sends {tokens_last_turn_with_ltrim} tokens on the last turn "
+               "instead of {tokens_last_turn_without_ltrim} without LTRIM.",
+        solution={"max_messages": 10}, miss={"max_messages": 20}),
+    Challenge(
+        "chat-lease-memory", "ai_cache", "chat-without-expire", "A week of chats in 300 MB",
+        "100,000 new conversations a day for a week, most of them abandoned. With EXPIRE on every append, "
+        "keep the memory the conversations hold at or under 0.3 GB.",
+        constraints=(Rule("conversations_per_day", ">=", 100_000, "conversations a day"),
+                     Rule("days", ">=", 7), Rule("messages", ">=", 20, "messages kept per conversation")),
+        goals=(Rule("gb_with_expire", "<=", 0.3, "GB held with EXPIRE"),),
+        hint="With a TTL, memory settles at (new conversations per second) × (TTL) × (bytes per "
+             "conversation). Which factor is yours to choose?",
+        reason="A {ttl_s} s lease holds {gb_with_expire} GB, against {gb_without_expire} GB after a week "
+               "without EXPIRE.",
+        solution={"ttl_s": 36_000}, miss={"ttl_s": 86_400}),
 )
 
 
