@@ -11,7 +11,7 @@ import streamlit as st
 from labs.backends import Backend, BackendError, classify_error
 from labs.experiment import Result, knobs, load_all
 from labs.metrics import format_duration_ns
-from ui.session import command_log, namespace
+from ui.session import command_log, namespace, session_id
 from ui.widgets import hidden_controls, notes, params_form
 from ui.workshop import judge_run, show_verdicts
 
@@ -46,7 +46,7 @@ def transcript(result: Result, *, last: int = 40) -> None:
     more = f" (last {last} of {len(frame)})" if len(frame) > last else ""
     with st.expander(f"What Redis saw{more}", icon=":material/terminal:"):
         st.dataframe(shown[["command", "reply", "latency"]], hide_index=True, width="stretch")
-        st.caption(f"Keys are shown without your prefix `{namespace('structures').prefix}`.")
+        st.caption(f"Keys are shown without your prefix `lab:{{{session_id()}}}:<lab>:`.")
 
 
 def downloads(name: str, result: Result, params: Any) -> None:
