@@ -33,9 +33,14 @@ class DatasetError(ValueError):
     """The FAQ file is missing or malformed; the message says what to fix."""
 
 
+def faq_path() -> Path:
+    """``$LAB_SEMANTIC_FAQ`` when set (tests, a workshop's own FAQ), else ``data/semantic_faq.csv``."""
+    return Path(os.environ["LAB_SEMANTIC_FAQ"]) if os.environ.get("LAB_SEMANTIC_FAQ") else DATA
+
+
 def load_faq(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """The FAQ rows, checked, with every paraphrase given its canonical's answer."""
-    path = Path(path or DATA)
+    path = Path(path or faq_path())
     if not path.is_file():
         raise DatasetError(f"The FAQ dataset {path.name} is missing from data/: the semantic cache lab needs it.")
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
