@@ -151,8 +151,8 @@ def threshold_sweep(swept: pd.DataFrame, marks: dict[str, float]) -> go.Figure:
 
 
 def savings_vs_wrong(economics: pd.DataFrame) -> go.Figure:
-    """Money saved and wrong answers served per day against the threshold, with and without the guard."""
-    frame = economics.assign(setup=economics.guard.map({False: "threshold only", True: "threshold + guard"}))
+    """Money saved and wrong answers served per day against the threshold, one line per guard."""
+    frame = economics.assign(setup=economics.guard.astype(str))
     long = frame.melt(id_vars=["threshold", "setup"], value_vars=["saved_usd", "wrong_answers"], var_name="what")
     long["what"] = long.what.map({"saved_usd": "$ saved per day (simulated prices)",
                                   "wrong_answers": "wrong answers served per day"})
@@ -162,4 +162,16 @@ def savings_vs_wrong(economics: pd.DataFrame) -> go.Figure:
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_layout(height=320, legend_title_text="", legend_orientation="h", legend_y=-0.25,
                       margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def precision_vs_hit_rate(swept: pd.DataFrame) -> go.Figure:
+    """Precision of hits against hit rate as the threshold moves, one line per guard: a guard that
+    helps sits above the others at the same hit rate."""
+    frame = swept[swept.hits > 0].sort_values("threshold")
+    fig = px.line(frame, x="hit_rate", y="precision", color="guard", hover_data=["threshold"],
+                  labels={"hit_rate": "hit rate (share of questions answered from the cache)",
+                          "precision": "precision of hits (right answers / answers served)"})
+    fig.update_layout(height=320, legend_title_text="", legend_orientation="h", legend_y=-0.3,
+                      yaxis_range=[0, 1.02], margin=dict(l=10, r=10, t=10, b=10))
     return fig

@@ -104,8 +104,16 @@ def evaluation_tab(backend: Backend) -> None:
     if ready() is None:
         return
     recipe("semantic-threshold", backend, extra=_evaluation_view, columns=4,
-           show=("recommended_threshold", "recommended_distance", "test_precision", "test_precision_with_guard",
-                 "test_hit_rate", "test_hit_rate_with_guard", "enable_vs_disable_2fa", "reset_vs_change_password"))
+           show=("recommended_threshold", "recommended_distance", "test_precision", "test_hit_rate",
+                 "test_precision_contrast_guard", "test_hit_rate_contrast_guard", "test_precision_both_guards",
+                 "test_hit_rate_both_guards", "test_precision_both_guards_same_hit_rate",
+                 "test_hit_rate_both_guards_same_hit_rate", "enable_vs_disable_2fa", "reset_vs_change_password"),
+           labels={"test_precision_contrast_guard": "test precision, contrast guard",
+                   "test_hit_rate_contrast_guard": "test hit rate, contrast guard",
+                   "test_precision_both_guards": "test precision, both guards",
+                   "test_hit_rate_both_guards": "test hit rate, both guards",
+                   "test_precision_both_guards_same_hit_rate": "test precision, both guards, same hit rate",
+                   "test_hit_rate_both_guards_same_hit_rate": "test hit rate, both guards, same hit rate"})
 
 
 def _evaluation_view(result: Result, _params: Any) -> None:
@@ -118,7 +126,9 @@ def _evaluation_view(result: Result, _params: Any) -> None:
                         "wrong_answers", "precision"]], hide_index=True, width="stretch")
     st.markdown("**Move the threshold** — everything below redraws from the stored scores, nothing is re-embedded.")
     sim = threshold_slider("semantic_eval_threshold", rec)
-    guard = st.toggle("Contrast guard (refuse enable↔disable, add↔remove … hits)", value=True, key="semantic_eval_guard")
+    guard = st.radio("Guard", evaluate.GUARDS, index=3, horizontal=True, key="semantic_eval_guard",
+                     help="Contrast words: refuse a hit whose questions differ in enable/disable, add/remove … "
+                          "Domain filter: only match entries of the question's own help section.")
     test = scored[scored.split == "test"]
     show_metrics({k: v for k, v in evaluate.rates(test, sim, guard).items()
                   if k in ("hit_rate", "precision", "wrong_answers", "f1")},
@@ -130,6 +140,9 @@ def _evaluation_view(result: Result, _params: Any) -> None:
     part = swept[(swept.split == "test") & (swept.guard == guard)]
     right.plotly_chart(charts.threshold_sweep(part, {"seed 0.95": evaluate.SEED_THRESHOLD,
                                                      f"recommended {rec:.2f}": rec}), width="stretch")
+    st.markdown("**Precision at the same hit rate** (test split, every threshold): a guard is worth having "
+                "when its line sits above the others.")
+    st.plotly_chart(charts.precision_vs_hit_rate(swept[swept.split == "test"]), width="stretch")
     st.markdown("**A day of traffic** (the mix above; test-split rates; LLM price and latency simulated)")
     st.plotly_chart(charts.savings_vs_wrong(result.frames["economics"]), width="stretch")
     hard = test[test.kind == "hard_negative"].sort_values("similarity", ascending=False)

@@ -7,6 +7,9 @@ negatives and unrelated questions the right outcome is a miss, so any hit is a w
 
 - hit rate = hits / queries; precision = right hits / hits; recall = right hits / queries the cache could
   answer; F1 = 2PR / (P + R).
+- Guards: the contrast-word guard (see ``guard.py``) and a domain filter (the app knows which help
+  section a question comes from and only matches that section's entries — a metadata filter, like a
+  RedisVL filter expression on a tag), alone or together.
 - The recommended threshold maximises F1 on the validation split (ties → the higher threshold) and is
   then reported on the test split, which it never saw.
 """
@@ -24,47 +27,82 @@ from labs.semantic.guard import contrast_guard
 SEED_THRESHOLD = 0.95  # the course seed's similarity cut-off
 
 
+GUARDS = ("none", "contrast words", "domain filter", "domain filter + contrast words")
+
+
+def _nearest(sims: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index and similarity of each row's best column (only ``allowed`` columns, row by row, if given)."""
+    if allowed is not None:
+        sims = np.where(allowed, sims, -np.inf)
+    best = sims.argmax(axis=1)
+    return best, sims[np.arange(len(best)), best]
+
+
 def score_queries(faq: pd.DataFrame, vectors: np.ndarray,
                   guard: Callable[[str, str], str] = contrast_guard) -> pd.DataFrame:
-    """One row per query: its nearest canonical, that similarity, whether serving it is right, and the
-    similarity of the pair the dataset names (paraphrase ↔ its canonical, hard negative ↔ the canonical it
-    is confusable with, unrelated ↔ its nearest canonical)."""
+    """One row per query: its nearest canonical (in the whole cache, and within the query's own domain),
+    that similarity, whether serving it is right, what the contrast guard says, and the similarity of the
+    pair the dataset names (paraphrase ↔ its canonical, hard negative ↔ the canonical it is confusable
+    with, unrelated ↔ its nearest canonical)."""
     canon_mask = (faq.kind == "canonical").to_numpy()
     canon = faq[canon_mask].reset_index(drop=True)
-    cvec = vectors[canon_mask]
     queries = faq[faq.kind.isin(QUERY_KINDS)]
-    qvec = vectors[queries.index.to_numpy()]
-    sims = qvec @ cvec.T
-    best = sims.argmax(axis=1)
-    best_sim = sims[np.arange(len(best)), best]
+    sims = vectors[queries.index.to_numpy()] @ vectors[canon_mask].T
+    best, best_sim = _nearest(sims)
+    # the domain filter: only the query's own domain's entries (a query without a domain sees them all)
+    same = (queries.domain.to_numpy()[:, None] == canon.domain.to_numpy()[None, :]) | \
+        (queries.domain.to_numpy()[:, None] == "")
+    dbest, dbest_sim = _nearest(sims, same)
     canon_row = {intent: i for i, intent in enumerate(canon.intent)}
     partner = []
     for row, (kind, intent, confusable, b) in enumerate(zip(queries.kind, queries.intent,
                                                             queries.confusable_with, best)):
         target = intent if kind == "paraphrase" else confusable if kind == "hard_negative" else None
         partner.append(sims[row, canon_row[target]] if target in canon_row else sims[row, b])
+    question, intents = queries.question.to_numpy(), canon.intent.to_numpy()
     out = pd.DataFrame({
-        "question": queries.question.to_numpy(), "kind": queries.kind.to_numpy(),
-        "intent": queries.intent.to_numpy(), "domain": queries.domain.to_numpy(),
-        "split": queries.split.to_numpy(),
-        "nearest": canon.question.to_numpy()[best], "nearest_intent": canon.intent.to_numpy()[best],
+        "question": question, "kind": queries.kind.to_numpy(), "intent": queries.intent.to_numpy(),
+        "domain": queries.domain.to_numpy(), "split": queries.split.to_numpy(),
+        "nearest": canon.question.to_numpy()[best], "nearest_intent": intents[best],
         "similarity": best_sim.astype(float), "pair_similarity": np.asarray(partner, dtype=float),
+        "nearest_in_domain": canon.question.to_numpy()[dbest], "similarity_in_domain": dbest_sim.astype(float),
     })
     out["right_if_hit"] = out.intent == out.nearest_intent
+    out["right_if_hit_in_domain"] = out.intent == intents[dbest]
     out["answerable"] = out.intent.isin(canon_row)
     out["guard_reason"] = [guard(q, n) for q, n in zip(out.question, out.nearest)]
+    out["guard_reason_in_domain"] = [guard(q, n) for q, n in zip(out.question, out.nearest_in_domain)]
     return out
 
 
-def outcome(scored: pd.DataFrame, threshold: float, guard: bool) -> pd.Series:
-    """True where the cache serves its nearest answer."""
-    hits = scored.similarity >= threshold
-    return hits & (scored.guard_reason == "") if guard else hits
+def _check_guard(guard: str | bool) -> str:
+    if isinstance(guard, bool):  # True = the contrast guard, the one the live cache uses
+        return GUARDS[1] if guard else GUARDS[0]
+    if guard not in GUARDS:
+        raise ValueError(f"guard must be one of {', '.join(GUARDS)}; got {guard!r}.")
+    return guard
 
 
-def rates(scored: pd.DataFrame, threshold: float, guard: bool) -> dict[str, float]:
-    hit = outcome(scored, threshold, guard)
-    right = hit & scored.right_if_hit
+def served(scored: pd.DataFrame, threshold: float, guard: str | bool) -> tuple[pd.Series, pd.Series]:
+    """(hit, right) per query: the cache serves its nearest allowed entry when it is close enough."""
+    guard = _check_guard(guard)
+    domain = guard.startswith("domain")
+    sim = scored.similarity_in_domain if domain else scored.similarity
+    reason = scored.guard_reason_in_domain if domain else scored.guard_reason
+    hit = sim >= threshold
+    if guard.endswith("contrast words"):
+        hit &= reason == ""
+    right = scored.right_if_hit_in_domain if domain else scored.right_if_hit
+    return hit, hit & right
+
+
+def outcome(scored: pd.DataFrame, threshold: float, guard: str | bool) -> pd.Series:
+    """True where the cache serves an answer."""
+    return served(scored, threshold, guard)[0]
+
+
+def rates(scored: pd.DataFrame, threshold: float, guard: str | bool) -> dict[str, float]:
+    hit, right = served(scored, threshold, guard)
     n_hit, n_right = int(hit.sum()), int(right.sum())
     answerable = int(scored.answerable.sum())
     precision = n_right / n_hit if n_hit else 1.0
@@ -75,31 +113,53 @@ def rates(scored: pd.DataFrame, threshold: float, guard: bool) -> dict[str, floa
             "f1": f1}
 
 
+def _arrays(scored: pd.DataFrame, guard: str | bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(similarity used, allowed by the guard, right if served) as numpy arrays."""
+    guard = _check_guard(guard)
+    domain = guard.startswith("domain")
+    sim = (scored.similarity_in_domain if domain else scored.similarity).to_numpy(float)
+    reason = (scored.guard_reason_in_domain if domain else scored.guard_reason).to_numpy(object)
+    allowed = reason == "" if guard.endswith("contrast words") else np.ones(len(sim), bool)
+    right = (scored.right_if_hit_in_domain if domain else scored.right_if_hit).to_numpy(bool)
+    return sim, allowed, right
+
+
 def sweep(scored: pd.DataFrame, thresholds: np.ndarray | None = None) -> pd.DataFrame:
-    """Every metric at every threshold, with and without the guard, per split."""
-    thresholds = np.round(np.arange(0.30, 1.0001, 0.01), 2) if thresholds is None else thresholds
-    rows = []
+    """Every metric at every threshold, for each guard, per split (vectorised: thresholds × queries)."""
+    thresholds = np.round(np.arange(0.0, 1.0001, 0.01), 2) if thresholds is None else np.asarray(thresholds, float)
+    frames = []
     for split, part in scored.groupby("split"):
-        for guard in (False, True):
-            for t in thresholds:
-                r = rates(part, float(t), guard)
-                for kind in QUERY_KINDS:
-                    sub = part[part.kind == kind]
-                    r[f"hit_rate_{kind}"] = float(outcome(sub, float(t), guard).mean()) if len(sub) else 0.0
-                rows.append({"split": split, "guard": guard, "threshold": float(t), **r})
-    return pd.DataFrame(rows)
+        kinds = part.kind.to_numpy()
+        answerable = int(part.answerable.sum())
+        for guard in GUARDS:
+            sim, allowed, right = _arrays(part, guard)
+            hit = (sim[None, :] >= thresholds[:, None]) & allowed[None, :]
+            n_hit = hit.sum(axis=1)
+            n_right = (hit & right[None, :]).sum(axis=1)
+            precision = np.where(n_hit > 0, n_right / np.maximum(n_hit, 1), 1.0)
+            recall = n_right / answerable if answerable else np.zeros(len(thresholds))
+            f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+            frame = pd.DataFrame({"split": split, "guard": guard, "threshold": thresholds, "queries": len(part),
+                                  "hits": n_hit, "right_hits": n_right, "wrong_answers": n_hit - n_right,
+                                  "hit_rate": n_hit / len(part), "precision": precision, "recall": recall, "f1": f1})
+            for kind in QUERY_KINDS:
+                mask = kinds == kind
+                frame[f"hit_rate_{kind}"] = hit[:, mask].mean(axis=1) if mask.any() else 0.0
+                frame[f"wrong_rate_{kind}"] = (hit[:, mask] & ~right[None, mask]).mean(axis=1) if mask.any() else 0.0
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
-def recommend(swept: pd.DataFrame, guard: bool, split: str = "validation") -> float:
+def recommend(swept: pd.DataFrame, guard: str | bool, split: str = "validation") -> float:
     """The threshold with the best F1 on ``split`` (the higher one on a tie)."""
-    part = swept[(swept.split == split) & (swept.guard == guard)]
+    part = swept[(swept.split == split) & (swept.guard == _check_guard(guard))]
     if part.empty:
         raise ValueError(f"No {split} queries in the dataset: cannot choose a threshold.")
     best = part.f1.max()
     return float(part[part.f1 >= best - 1e-12].threshold.max())
 
 
-def by_kind(scored: pd.DataFrame, threshold: float, guard: bool) -> pd.DataFrame:
+def by_kind(scored: pd.DataFrame, threshold: float, guard: str | bool) -> pd.DataFrame:
     """Hit rate, right and wrong answers, precision for each kind of query and for all of them."""
     rows = []
     for kind in (*QUERY_KINDS, "all"):
@@ -132,7 +192,7 @@ class StreamMix:
         return max(0.0, 1 - self.repeat_rate - self.paraphrase_rate - self.hard_negative_rate)
 
 
-def stream_economics(scored: pd.DataFrame, mix: StreamMix, threshold: float, guard: bool, *,
+def stream_economics(scored: pd.DataFrame, mix: StreamMix, threshold: float, guard: str | bool, *,
                      queries: int, llm_cost_usd: float, llm_latency_ms: float, cache_ms: float) -> dict[str, float]:
     """Expected outcome of ``queries`` questions in ``mix`` (rates per kind measured on ``scored``).
 
@@ -146,10 +206,33 @@ def stream_economics(scored: pd.DataFrame, mix: StreamMix, threshold: float, gua
         part = scored[scored.kind == kind]
         if part.empty or not share:
             continue
-        served = outcome(part, threshold, guard)
-        hits += share * float(served.mean())
-        wrong += share * float((served & ~part.right_if_hit).mean())
+        hit, right = served(part, threshold, guard)
+        hits += share * float(hit.mean())
+        wrong += share * float((hit & ~right).mean())
     n_hits = hits * queries
     return {"hit_rate": hits, "wrong_answers": wrong * queries, "wrong_rate": wrong,
             "precision": (hits - wrong) / hits if hits else 1.0, "llm_calls": queries - n_hits,
             "saved_usd": n_hits * llm_cost_usd, "saved_s": n_hits * (llm_latency_ms - cache_ms) / 1000}
+
+
+def economics_sweep(swept: pd.DataFrame, mix: StreamMix, *, split: str = "test", queries: int, llm_cost_usd: float,
+                    llm_latency_ms: float, cache_ms: float) -> pd.DataFrame:
+    """:func:`stream_economics` at every threshold and guard of a sweep, from its per-kind rates."""
+    part = swept[swept.split == split]
+    shares = {"paraphrase": mix.paraphrase_rate, "hard_negative": mix.hard_negative_rate,
+              "unrelated": mix.unrelated_rate}
+    hits = mix.repeat_rate + sum(share * part[f"hit_rate_{k}"] for k, share in shares.items())
+    wrong = sum(share * part[f"wrong_rate_{k}"] for k, share in shares.items())
+    n_hits = hits * queries
+    return pd.DataFrame({"threshold": part.threshold, "guard": part.guard, "hit_rate": hits,
+                         "wrong_answers": wrong * queries, "wrong_rate": wrong,
+                         "precision": np.where(hits > 0, (hits - wrong) / hits.where(hits > 0, 1), 1.0),
+                         "llm_calls": queries - n_hits, "saved_usd": n_hits * llm_cost_usd,
+                         "saved_s": n_hits * (llm_latency_ms - cache_ms) / 1000}).reset_index(drop=True)
+
+
+def matched_threshold(swept: pd.DataFrame, guard: str | bool, hit_rate: float, split: str = "validation") -> float:
+    """The threshold at which ``guard`` hits about as often as ``hit_rate`` on ``split`` (closest, higher on a tie)."""
+    part = swept[(swept.split == split) & (swept.guard == _check_guard(guard))]
+    gap = (part.hit_rate - hit_rate).abs()
+    return float(part[gap <= gap.min() + 1e-12].threshold.max())

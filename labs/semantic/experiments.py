@@ -52,10 +52,10 @@ class StreamParams:
     tenants: int = knob(2, min=1, max=20, help="Customers sharing the app; each one's cache is separate.")
     llm_latency_ms: float = knob(800.0, min=0.0, max=60_000.0, unit="ms", label="LLM latency",
                                  help="Median latency of the simulated LLM.")
-    price_in_per_1k: float = knob(0.0025, min=0.0, max=1.0, unit="$/1k tokens", label="input price",
-                                  help="What the LLM costs per 1,000 prompt tokens.")
-    price_out_per_1k: float = knob(0.01, min=0.0, max=1.0, unit="$/1k tokens", label="output price",
-                                   help="What the LLM costs per 1,000 answer tokens.")
+    price_in_per_1m: float = knob(2.5, min=0.0, max=1000.0, unit="$/1M tokens", label="input price",
+                                  help="What the LLM costs per million prompt tokens (gpt-4o list price: 2.50).")
+    price_out_per_1m: float = knob(10.0, min=0.0, max=1000.0, unit="$/1M tokens", label="output price",
+                                   help="What the LLM costs per million answer tokens (gpt-4o list price: 10).")
     ttl_s: int = knob(3600, min=1, max=86_400, unit="s", label="entry TTL", help="Lease of each cache entry; a hit renews it.")
     seed: int = knob(7, min=0, max=2**31 - 1, help="Seed of the stream (same seed, same questions).")
 
@@ -105,7 +105,7 @@ def _stream(p: StreamParams, backend: Any, ns: Namespace, embedder: Embedder, fa
             on_progress: Callable[[float], None] | None) -> Result:
     rng = random.Random(p.seed)
     answers = dict(zip(faq.question, faq.answer))
-    llm = SimulatedLLM(lambda q: answers.get(q, ""), p.llm_latency_ms, Pricing(p.price_in_per_1k, p.price_out_per_1k),
+    llm = SimulatedLLM(lambda q: answers.get(q, ""), p.llm_latency_ms, Pricing(p.price_in_per_1m / 1000, p.price_out_per_1m / 1000),
                        SYSTEM_PROMPT_TOKENS, rng=random.Random(p.seed + 1))
     cache = SemanticCache(backend.client, ns.for_lab("semantic-stream"), embedder, threshold=p.threshold,
                           ttl_s=p.ttl_s, index="auto", caps=backend.caps, guard=contrast_guard if p.guard else None)
@@ -169,8 +169,8 @@ def _stream_result(p: StreamParams, frame: pd.DataFrame, cache: SemanticCache, b
     notes = [
         f"MEASURED on {backend.label}: embedding with {embedder.name} and the {cache.index.kind} search; entries are "
         f"Redis hashes under your namespace with a {p.ttl_s} s TTL that each hit renews.",
-        f"SIMULATED: the LLM (median {p.llm_latency_ms:.0f} ms, ${p.price_in_per_1k}/1k input and "
-        f"${p.price_out_per_1k}/1k output tokens, ~4 characters per token, {SYSTEM_PROMPT_TOKENS} system-prompt "
+        f"SIMULATED: the LLM (median {p.llm_latency_ms:.0f} ms, ${p.price_in_per_1m:g} per 1M input and "
+        f"${p.price_out_per_1m:g} per 1M output tokens, ~4 characters per token, {SYSTEM_PROMPT_TOKENS} system-prompt "
         "tokens per call). Its answers come from the FAQ dataset.",
         f"Each tenant's cache starts with the FAQ's canonical questions; a tenant only ever matches its own entries "
         f"({p.tenants} tenant(s)). A miss stores the LLM's answer, so later paraphrases can hit it.",
@@ -191,10 +191,10 @@ class ThresholdParams:
                                 help="Traffic to price.")
     llm_latency_ms: float = knob(800.0, min=0.0, max=60_000.0, unit="ms", label="LLM latency",
                                  help="Median latency of one LLM call (simulated).")
-    price_in_per_1k: float = knob(0.0025, min=0.0, max=1.0, unit="$/1k tokens", label="input price",
-                                  help="What the LLM costs per 1,000 prompt tokens.")
-    price_out_per_1k: float = knob(0.01, min=0.0, max=1.0, unit="$/1k tokens", label="output price",
-                                   help="What the LLM costs per 1,000 answer tokens.")
+    price_in_per_1m: float = knob(2.5, min=0.0, max=1000.0, unit="$/1M tokens", label="input price",
+                                  help="What the LLM costs per million prompt tokens (gpt-4o list price: 2.50).")
+    price_out_per_1m: float = knob(10.0, min=0.0, max=1000.0, unit="$/1M tokens", label="output price",
+                                   help="What the LLM costs per million answer tokens (gpt-4o list price: 10).")
 
     def __post_init__(self) -> None:
         check_ranges(self)
@@ -227,39 +227,44 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
     vectors, from_disk = embed_cached(embedder, list(faq.question))
     scored = evaluate.score_queries(faq, vectors)
     swept = evaluate.sweep(scored)
-    rec, rec_guard = evaluate.recommend(swept, False), evaluate.recommend(swept, True)
+    both = evaluate.GUARDS[3]
+    rec, rec_both = evaluate.recommend(swept, "none"), evaluate.recommend(swept, both)
+    val = swept[(swept.split == "validation") & (swept.guard == "none") & (swept.threshold == rec)]
+    matched = evaluate.matched_threshold(swept, both, float(val.hit_rate.iloc[0])) if len(val) else rec
     test = scored[scored.split == "test"]
-    settings = [("the seed's 0.95", evaluate.SEED_THRESHOLD, False), ("recommended", rec, False),
-                ("recommended + guard", rec, True), ("recommended with guard", rec_guard, True)]
+    settings = [("the seed's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
+                ("recommended + contrast words", rec, "contrast words"),
+                ("recommended + domain filter", rec, "domain filter"),
+                ("recommended + both guards", rec, both), ("re-chosen with both guards", rec_both, both),
+                ("both guards, same hit rate", matched, both)]
     table = pd.concat([evaluate.by_kind(test, t, g).assign(setting=name, threshold=t, distance=cosine_distance(t),
                                                             guard=g) for name, t, g in settings], ignore_index=True)
-    pricing = Pricing(params.price_in_per_1k, params.price_out_per_1k)
+    pricing = Pricing(params.price_in_per_1m / 1000, params.price_out_per_1m / 1000)
     canon = faq[faq.kind == "canonical"]
     call_usd = float(np.mean([pricing.cost(SYSTEM_PROMPT_TOKENS + approx_tokens(q), approx_tokens(a))
                               for q, a in zip(canon.question, canon.answer)]))
     canon_vectors = vectors[(faq.kind == "canonical").to_numpy()]
     lookup_ms = _lookup_ms(embedder, list(test.question[:15]), canon_vectors)
-    money = []
-    for t in sorted(set(swept.threshold)):
-        for g in (False, True):
-            e = evaluate.stream_economics(test, params.mix, t, g, queries=params.queries_per_day, llm_cost_usd=call_usd,
-                                          llm_latency_ms=params.llm_latency_ms, cache_ms=lookup_ms)
-            money.append({"threshold": t, "guard": g, **e})
-    economics = pd.DataFrame(money)
+    economics = evaluate.economics_sweep(swept, params.mix, queries=params.queries_per_day, llm_cost_usd=call_usd,
+                                         llm_latency_ms=params.llm_latency_ms, cache_ms=lookup_ms)
     at = economics.set_index(["threshold", "guard"])
-    rec_rows = {g: at.loc[(t, g)] for t, g in ((rec, False), (rec_guard, True))}
     pair = embedder.embed(["How do I enable two-factor authentication?", "How do I disable two-factor authentication?",
                            "How do I reset my password?", "How can I change my password?"])
     metrics = {
         "recommended_threshold": rec, "recommended_distance": cosine_distance(rec),
-        "recommended_threshold_with_guard": rec_guard,
         "test_precision": _pick(table, "recommended", "all", "precision"),
-        "test_precision_with_guard": _pick(table, "recommended + guard", "all", "precision"),
         "test_hit_rate": _pick(table, "recommended", "all", "hit_rate"),
-        "test_hit_rate_with_guard": _pick(table, "recommended + guard", "all", "hit_rate"),
+        "test_precision_contrast_guard": _pick(table, "recommended + contrast words", "all", "precision"),
+        "test_hit_rate_contrast_guard": _pick(table, "recommended + contrast words", "all", "hit_rate"),
+        "test_precision_both_guards": _pick(table, "recommended + both guards", "all", "precision"),
+        "test_hit_rate_both_guards": _pick(table, "recommended + both guards", "all", "hit_rate"),
+        "recommended_threshold_both_guards": rec_both, "matched_threshold_both_guards": matched,
+        "test_precision_both_guards_same_hit_rate": _pick(table, "both guards, same hit rate", "all", "precision"),
+        "test_hit_rate_both_guards_same_hit_rate": _pick(table, "both guards, same hit rate", "all", "hit_rate"),
         "enable_vs_disable_2fa": float(pair[0] @ pair[1]), "reset_vs_change_password": float(pair[2] @ pair[3]),
-        "day_saved_usd": float(rec_rows[False].saved_usd), "day_wrong_answers": float(rec_rows[False].wrong_answers),
-        "day_wrong_answers_with_guard": float(rec_rows[True].wrong_answers),
+        "day_saved_usd": float(at.loc[(rec, "none")].saved_usd),
+        "day_wrong_answers": float(at.loc[(rec, "none")].wrong_answers),
+        "day_wrong_answers_both_guards": float(at.loc[(rec, both)].wrong_answers),
         "llm_call_usd": call_usd, "lookup_ms": lookup_ms,
     }
     n = faq.kind.value_counts()

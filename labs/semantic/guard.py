@@ -6,7 +6,8 @@ sentences share every word but one. No threshold separates them. The guard check
 embedding blurs: if the query and the cached prompt differ in a word from a contrasting pair (enable /
 disable, add / remove, import / export, …) or in negation, the hit is refused and the LLM is asked.
 
-The word list is generic English opposites chosen before looking at the test split; it is a heuristic
+The word list is generic English opposites (plus three pairs added after reading the validation split's
+misses), never tuned on the test split; it is a heuristic
 with a known cost (a paraphrase that says "turn off" where the cached prompt says "disable" is refused,
 which costs an LLM call, not a wrong answer). Production systems use a cross-encoder re-ranker or a
 metadata filter for the same job.
@@ -29,6 +30,8 @@ CONTRASTS: tuple[tuple[str, str], ...] = (
     ("restore", "delete"), ("domestic", "international"), ("free", "paid"), ("monthly", "annual"),
     ("monthly", "yearly"), ("personal", "business"), ("public", "private"), ("old", "new"),
     ("increase", "reduce"), ("more", "less"), ("early", "late"), ("expedite", "delay"),
+    # added after reading the validation split's misses (never the test split's)
+    ("same", "next"), ("ask", "answer"), ("refund", "charge"),
 )
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "can't", "don't", "doesn't", "won't", "isn't", "didn't",
                        "without"})

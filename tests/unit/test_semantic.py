@@ -239,36 +239,70 @@ def test_embeddings_are_computed_once_and_read_back_from_disk(tmp_path):
 
 
 def _scored() -> pd.DataFrame:
-    """Four queries with known nearest-canonical similarities and right/wrong outcomes."""
+    """Four queries with known nearest-canonical similarities and right/wrong outcomes (whole cache, and
+    within the query's domain, where the second paraphrase finds its own canonical)."""
     return pd.DataFrame({
         "kind": ["paraphrase", "paraphrase", "hard_negative", "unrelated"],
-        "similarity": [0.9, 0.7, 0.88, 0.2], "right_if_hit": [True, True, False, False],
+        "similarity": [0.9, 0.7, 0.88, 0.2], "right_if_hit": [True, False, False, False],
+        "similarity_in_domain": [0.9, 0.65, 0.88, 0.2], "right_if_hit_in_domain": [True, True, False, False],
         "answerable": [True, True, False, False], "guard_reason": ["", "", "'disable' vs 'enable'", ""],
+        "guard_reason_in_domain": ["", "", "'disable' vs 'enable'", ""],
         "split": ["validation"] * 4,
     })
 
 
-def test_rates_count_right_and_wrong_hits():
-    r = evaluate.rates(_scored(), 0.85, guard=False)
-    assert (r["hits"], r["right_hits"], r["wrong_answers"]) == (2, 1, 1)
-    assert r["precision"] == 0.5 and r["recall"] == 0.5 and r["f1"] == pytest.approx(0.5)
-    g = evaluate.rates(_scored(), 0.85, guard=True)
-    assert (g["hits"], g["wrong_answers"], g["precision"]) == (1, 0, 1.0)
+def test_rates_count_right_and_wrong_hits_for_each_guard():
+    r = evaluate.rates(_scored(), 0.6, guard="none")
+    assert (r["hits"], r["right_hits"], r["wrong_answers"]) == (3, 1, 2)
+    assert r["precision"] == pytest.approx(1 / 3) and r["recall"] == 0.5
+    c = evaluate.rates(_scored(), 0.6, guard="contrast words")
+    assert (c["hits"], c["wrong_answers"]) == (2, 1)
+    d = evaluate.rates(_scored(), 0.6, guard="domain filter + contrast words")
+    assert (d["hits"], d["right_hits"], d["precision"]) == (2, 2, 1.0)
+    assert evaluate.rates(_scored(), 0.6, guard=True) == c  # True = the contrast guard the live cache uses
+    with pytest.raises(ValueError, match="guard must be one of"):
+        evaluate.rates(_scored(), 0.6, guard="vibes")
 
 
 def test_recommend_maximises_f1_and_prefers_the_higher_threshold_on_a_tie():
     swept = evaluate.sweep(_scored(), np.array([0.5, 0.6, 0.7, 0.8, 0.89, 0.95]))
-    # no guard: at ≤ 0.7 both paraphrases hit and so does the hard negative (P 2/3, R 1) → F1 0.8
-    assert evaluate.recommend(swept, guard=False) == 0.7
-    # guard: the hard negative never hits, so any threshold ≤ 0.7 is perfect; the highest is chosen
-    assert evaluate.recommend(swept, guard=True) == 0.7
+    # none: ≤ 0.7 → 3 hits, 1 right (F1 0.4); 0.8 → 2 hits, 1 right (F1 0.5); 0.89 → only the right one
+    # (P 1, R 1/2, F1 2/3); 0.95 → nothing (F1 0)
+    assert evaluate.recommend(swept, guard="none") == 0.89
+    # both guards: ≤ 0.6 → both paraphrases right, nothing wrong (F1 1)
+    assert evaluate.recommend(swept, guard="domain filter + contrast words") == 0.6
     with pytest.raises(ValueError, match="test"):
-        evaluate.recommend(swept, guard=False, split="test")
+        evaluate.recommend(swept, guard="none", split="test")
+
+
+@pytest.mark.parametrize("guard", evaluate.GUARDS)
+def test_the_vectorised_sweep_and_economics_agree_with_the_one_threshold_functions(guard):
+    scored = _scored()
+    swept = evaluate.sweep(scored, np.array([0.5, 0.66, 0.8, 0.9]))
+    mix = evaluate.StreamMix(0.3, 0.4, 0.2)
+    money = evaluate.economics_sweep(swept, mix, split="validation", queries=500, llm_cost_usd=0.002,
+                                     llm_latency_ms=900, cache_ms=20)
+    for t in (0.5, 0.66, 0.8, 0.9):
+        row = swept[(swept.guard == guard) & (swept.threshold == t)].iloc[0]
+        one = evaluate.rates(scored, t, guard)
+        assert {k: row[k] for k in one} == pytest.approx(one)
+        e = evaluate.stream_economics(scored, mix, t, guard, queries=500, llm_cost_usd=0.002, llm_latency_ms=900,
+                                      cache_ms=20)
+        got = money[(money.guard == guard) & (money.threshold == t)].iloc[0]
+        assert {k: got[k] for k in e} == pytest.approx(e)
+
+
+def test_matched_threshold_finds_the_same_hit_rate_under_a_guard():
+    swept = evaluate.sweep(_scored(), np.array([0.1, 0.5, 0.66, 0.8, 0.95]))
+    # no guard at 0.66: 3 of 4 hit. The contrast guard refuses the hard negative, so it needs 0.1 (where the
+    # unrelated one comes in) to hit 3 of 4; 2 of 4 lies at 0.5 and 0.66 (the higher one on a tie)
+    assert evaluate.matched_threshold(swept, "contrast words", 0.75) == 0.1
+    assert evaluate.matched_threshold(swept, "contrast words", 0.5) == 0.66
 
 
 def test_stream_economics_repeats_always_hit_and_wrong_answers_come_from_hits():
     mix = evaluate.StreamMix(repeat_rate=0.5, paraphrase_rate=0.25, hard_negative_rate=0.25)
-    e = evaluate.stream_economics(_scored(), mix, 0.85, False, queries=1000, llm_cost_usd=0.01,
+    e = evaluate.stream_economics(_scored(), mix, 0.85, "none", queries=1000, llm_cost_usd=0.01,
                                   llm_latency_ms=1000, cache_ms=10)
     # repeats 0.5 + paraphrases 0.25 × 1/2 + hard negatives 0.25 × 1
     assert e["hit_rate"] == pytest.approx(0.875) and e["wrong_answers"] == pytest.approx(250)
@@ -295,11 +329,12 @@ def test_the_stream_experiment_on_the_sandbox_keeps_every_key_leased_and_adds_up
     assert any("SIMULATED" in n for n in result.notes)
 
 
-def test_the_threshold_experiment_reports_four_settings_on_the_test_split():
+def test_the_threshold_experiment_reports_every_setting_on_the_test_split():
     result = run_threshold(ThresholdParams(), embedder=HashingEmbedder(256), faq=load_faq(FIXTURE))
     table = result.frames["table"]
-    assert list(table.setting.unique()) == ["the seed's 0.95", "recommended", "recommended + guard",
-                                            "recommended with guard"]
+    assert list(table.setting.unique()) == ["the seed's 0.95", "recommended", "recommended + contrast words",
+                                            "recommended + domain filter", "recommended + both guards",
+                                            "re-chosen with both guards", "both guards, same hit rate"]
     assert set(table.kind) == {"paraphrase", "hard_negative", "unrelated", "all"}
     assert (table[table.kind == "all"].queries == 8).all()  # the fixture's test-split queries
     assert 0 <= result.metrics["recommended_threshold"] <= 1
