@@ -228,7 +228,12 @@ def _ask(backend: Backend, embedder: Embedder, faq: pd.DataFrame, question: str,
         model = llm_from_env(_simulated_answers(embedder, faq), pricing=Pricing(), rng=random.Random())
         llm = model.answer(question)
         cache.store(question, llm.text, tenant, vector=look.vector)
-    return {"look": look, "llm": llm, "index": cache.index.kind, "backend": backend.label}
+    key = look.best.key if look.hit else cache.entry_key(tenant, question)
+    fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in backend.client.hgetall(key).items()}
+    entry = {name: (f"<{len(value)} bytes: {len(value) // 4} float32>" if name == "vector"
+                    else value.decode() if isinstance(value, bytes) else str(value)) for name, value in fields.items()}
+    return {"look": look, "llm": llm, "index": cache.index.kind, "backend": backend.label, "key": key,
+            "entry": entry, "ttl": backend.client.ttl(key)}
 
 
 def _show_answer(shown: dict) -> None:
@@ -256,3 +261,6 @@ def _show_answer(shown: dict) -> None:
     st.markdown(f"**Nearest entries of {look.tenant}** (threshold {look.threshold:.2f} similarity; "
                 f"{shown['index']} on {shown['backend']})")
     st.dataframe(neighbours, hide_index=True, width="stretch")
+    with st.expander(f"The entry in Redis: HGETALL {shown['key']} (TTL {shown['ttl']} s)", icon=":material/terminal:"):
+        st.dataframe(pd.DataFrame(list(shown["entry"].items()), columns=["field", "value"]), hide_index=True,
+                     width="stretch")
