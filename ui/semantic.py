@@ -158,7 +158,8 @@ def _cache(backend: Backend, embedder: Embedder, faq: pd.DataFrame) -> SemanticC
     key = f"semantic_try_cache_{backend.kind}_{backend.label}"
     cache = st.session_state.get(key)
     if cache is None:
-        cache = SemanticCache(backend.client, namespace("semantic"), embedder, index="auto", caps=backend.caps)
+        cache = SemanticCache(backend.client, namespace("semantic"), embedder, index="auto", caps=backend.caps,
+                              name="try")
         cache.load()
         st.session_state[key] = cache
     canon = faq[faq.kind == "canonical"]

@@ -107,8 +107,8 @@ def _stream(p: StreamParams, backend: Any, ns: Namespace, embedder: Embedder, fa
     answers = dict(zip(faq.question, faq.answer))
     llm = SimulatedLLM(lambda q: answers.get(q, ""), p.llm_latency_ms, Pricing(p.price_in_per_1m / 1000, p.price_out_per_1m / 1000),
                        SYSTEM_PROMPT_TOKENS, rng=random.Random(p.seed + 1))
-    cache = SemanticCache(backend.client, ns.for_lab("semantic-stream"), embedder, threshold=p.threshold,
-                          ttl_s=p.ttl_s, index="auto", caps=backend.caps, guard=contrast_guard if p.guard else None)
+    cache = SemanticCache(backend.client, ns, embedder, threshold=p.threshold, ttl_s=p.ttl_s, index="auto",
+                          caps=backend.caps, guard=contrast_guard if p.guard else None, name="stream")
     cache.clear()
     canon = faq[faq.kind == "canonical"]
     canon_vectors, _ = embed_cached(embedder, list(canon.question))

@@ -1,6 +1,6 @@
 """The semantic cache itself: entries are Redis hashes, lookups are cosine KNN within one tenant.
 
-Each entry is a hash in the learner's namespace, ``lab:{sid}:semantic:entry:<id>``, with the fields
+Each entry is a hash in the learner's namespace, ``lab:{sid}:semantic:<cache>:entry:<id>``, with the fields
 ``prompt``, ``answer``, ``tenant``, ``vector`` (float32 bytes), ``created`` and ``hits``, and a TTL that
 a hit refreshes — RedisVL's ``SemanticCache`` does the same (``check`` calls ``_refresh_ttl`` on the key it
 returns; redis/redis-vl-python ``redisvl/extensions/cache/llm/semantic.py``).
@@ -162,10 +162,10 @@ class SearchIndex:
 
     kind = "server vector index (FT.SEARCH)"
 
-    def __init__(self, client: Any, ns: Namespace, dims: int) -> None:
+    def __init__(self, client: Any, ns: Namespace, dims: int, cache_name: str = "cache") -> None:
         self.client, self.dims = client, dims
-        self.name = ns.key("idx")
-        self.prefix = ns.key("entry:")
+        self.name = ns.key(f"{cache_name}:idx")
+        self.prefix = ns.key(f"{cache_name}:entry:")
         try:
             client.execute_command("FT.INFO", self.name)
         except Exception:  # noqa: BLE001 — "Unknown index name" differs by server; any error means: create it
@@ -218,15 +218,18 @@ class SemanticCache:
 
     def __init__(self, client: Any, ns: Namespace, embedder: Embedder, *, threshold: float = 0.8,
                  ttl_s: int = 3600, index: str = "numpy", caps: Any = None, guard: Guard | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 name: str = "cache", clock: Callable[[], float] = time.time) -> None:
         self.client, self.embedder, self.guard, self.clock = client, embedder, guard, clock
         self.ns = ns.for_lab(LAB)
+        if not re.match(r"^[a-z0-9_\-]{1,40}$", name):
+            raise ValueError(f"cache name must be short lowercase letters/digits/-/_, got {name!r}.")
+        self.name = name
         self.threshold = check_similarity(threshold)
         self.ttl_s = check_ttl(ttl_s)
         if index not in ("numpy", "search", "auto"):
             raise ValueError(f"index must be numpy, search or auto, got {index!r}.")
         if index == "search" or (index == "auto" and has_search(caps)):
-            self.index: NumpyIndex | SearchIndex = SearchIndex(client, self.ns, embedder.dims)
+            self.index: NumpyIndex | SearchIndex = SearchIndex(client, self.ns, embedder.dims, name)
         else:
             self.index = NumpyIndex(embedder.dims)
 
@@ -239,7 +242,7 @@ class SemanticCache:
 
     def entry_key(self, tenant: str, prompt: str) -> str:
         digest = hashlib.blake2b(f"{tenant}\0{prompt}".encode(), digest_size=8).hexdigest()
-        return self.ns.key(f"entry:{digest}")
+        return self.ns.key(f"{self.name}:entry:{digest}")
 
     def store(self, prompt: str, answer: str, tenant: str, *, vector: np.ndarray | None = None) -> str:
         return self.store_many([prompt], [answer], tenant, vectors=None if vector is None else vector[None, :])[0]
@@ -322,7 +325,7 @@ class SemanticCache:
         if not isinstance(self.index, NumpyIndex):
             return 0
         self.index = NumpyIndex(self.embedder.dims)
-        keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key("entry:") + "*", count=500)]
+        keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key(f"{self.name}:entry:") + "*", count=500)]
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             pipe = self.client.pipeline(transaction=False)
@@ -335,7 +338,7 @@ class SemanticCache:
 
     def clear(self) -> int:
         """Delete this learner's entries (SCAN MATCH + UNLINK) and empty the index."""
-        keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key("entry:") + "*", count=500)]
+        keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key(f"{self.name}:entry:") + "*", count=500)]
         removed = int(self.client.unlink(*keys)) if keys else 0
         if isinstance(self.index, NumpyIndex):
             self.index = NumpyIndex(self.embedder.dims)

@@ -85,7 +85,7 @@ def test_numpy_index_top_k_matches_brute_force_and_survives_removals():
 def test_an_entry_is_a_hash_with_vector_bytes_and_a_ttl(client, ns):
     cache = make_cache(client, ns, ttl_s=600)
     key = cache.store("How do I reset my password?", "Use the link.", "acme")
-    assert key.startswith("lab:{abcd1234}:semantic:entry:")
+    assert key.startswith("lab:{abcd1234}:semantic:cache:entry:")
     fields = client.hgetall(key)
     assert fields[b"prompt"] == b"How do I reset my password?" and fields[b"tenant"] == b"acme"
     assert len(fields[b"vector"]) == 4 * 256 and fields[b"hits"] == b"0"
@@ -140,13 +140,14 @@ def test_an_expired_entry_is_skipped_and_dropped_from_the_index(client, ns):
 
 def test_load_rebuilds_the_index_from_redis_and_clear_removes_only_this_learner(client, ns):
     make_cache(client, ns).store_many(["a b c", "d e f"], ["1", "2"], "acme")
+    make_cache(client, ns, name="other-cache").store("a b c", "another cache of mine", "acme")
     other = make_cache(client, Namespace("zzzz9999"))
     other.store("a b c", "theirs", "acme")
     fresh = make_cache(client, ns)
     assert fresh.load() == 2
     assert fresh.check("a b c", "acme").answer == "1"
     assert fresh.clear() == 2
-    assert other.load() == 1
+    assert other.load() == 1 and make_cache(client, ns, name="other-cache").load() == 1
 
 
 def test_the_guard_refuses_a_hit_and_says_why(client, ns):
@@ -191,7 +192,7 @@ def test_search_index_sends_a_tenant_filtered_knn_and_reads_distances(ns):
     rec = Recorder()
     index = SearchIndex(rec, ns.for_lab("semantic"), 384)
     create = rec.sent[1]
-    assert create[:7] == ("FT.CREATE", index.name, "ON", "HASH", "PREFIX", 1, "lab:{abcd1234}:semantic:entry:")
+    assert create[:7] == ("FT.CREATE", index.name, "ON", "HASH", "PREFIX", 1, "lab:{abcd1234}:semantic:cache:entry:")
     assert "COSINE" in create and "FLOAT32" in create and 384 in create
     found = index.search(np.ones(384, np.float32), "acme", 2)
     assert found == [("k1", pytest.approx(0.9)), ("k2", pytest.approx(0.6))]
