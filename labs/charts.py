@@ -151,10 +151,12 @@ def threshold_sweep(swept: pd.DataFrame, marks: dict[str, float]) -> go.Figure:
 
 
 def savings_vs_wrong(economics: pd.DataFrame) -> go.Figure:
-    """Money saved and wrong answers served per day against the threshold, one line per guard."""
-    frame = economics.assign(setup=economics.guard.astype(str))
-    long = frame.melt(id_vars=["threshold", "setup"], value_vars=["saved_usd", "wrong_answers"], var_name="what")
+    """Money and waiting saved, and wrong answers served, per day against the threshold, one line per guard."""
+    frame = economics.assign(setup=economics.guard.astype(str), saved_h=economics.saved_s / 3600)
+    long = frame.melt(id_vars=["threshold", "setup"], value_vars=["saved_usd", "saved_h", "wrong_answers"],
+                      var_name="what")
     long["what"] = long.what.map({"saved_usd": "$ saved per day (simulated prices)",
+                                  "saved_h": "hours of waiting saved per day",
                                   "wrong_answers": "wrong answers served per day"})
     fig = px.line(long, x="threshold", y="value", color="setup", line_dash="setup", facet_col="what",
                   labels={"threshold": "similarity threshold", "value": ""})

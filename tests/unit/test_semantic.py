@@ -349,3 +349,22 @@ def test_the_threshold_experiment_reports_every_setting_on_the_test_split():
 def test_bad_params_get_a_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StreamParams(**kwargs)
+
+
+def test_chart_builders_mark_the_thresholds_and_draw_one_line_per_guard():
+    from labs import charts
+
+    scored = _scored().assign(pair_similarity=[0.9, 0.7, 0.88, 0.2])
+    hist = charts.similarity_histogram(scored, 0.8)
+    assert [s.x0 for s in hist.layout.shapes] == [0.8, 0.95]
+    swept = evaluate.sweep(scored, np.array([0.5, 0.8, 0.95]))
+    sweep_fig = charts.threshold_sweep(swept[swept.guard == "none"], {"seed 0.95": 0.95, "recommended 0.8": 0.8})
+    assert {t.name for t in sweep_fig.data} == {"hit rate", "precision of hits", "F1"} and len(sweep_fig.layout.shapes) == 2
+    assert {t.name for t in charts.precision_vs_hit_rate(swept).data} == set(evaluate.GUARDS)
+    money = evaluate.economics_sweep(swept, evaluate.StreamMix(), split="validation", queries=100, llm_cost_usd=0.01,
+                                     llm_latency_ms=800, cache_ms=10)
+    fig = charts.savings_vs_wrong(money)
+    assert len(fig.data) == 3 * len(evaluate.GUARDS)
+    assert [a.text for a in fig.layout.annotations] == ["$ saved per day (simulated prices)",
+                                                        "hours of waiting saved per day",
+                                                        "wrong answers served per day"]
