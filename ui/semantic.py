@@ -106,14 +106,14 @@ def evaluation_tab(backend: Backend) -> None:
     recipe("semantic-threshold", backend, extra=_evaluation_view, columns=4,
            show=("recommended_threshold", "recommended_distance", "test_precision", "test_hit_rate",
                  "test_precision_contrast_guard", "test_hit_rate_contrast_guard", "test_precision_both_guards",
-                 "test_hit_rate_both_guards", "test_precision_both_guards_same_hit_rate",
-                 "test_hit_rate_both_guards_same_hit_rate", "enable_vs_disable_2fa", "reset_vs_change_password"),
+                 "test_hit_rate_both_guards", "test_precision_at_half_hit_rate",
+                 "test_precision_at_half_hit_rate_both_guards", "enable_vs_disable_2fa", "reset_vs_change_password"),
            labels={"test_precision_contrast_guard": "test precision, contrast guard",
                    "test_hit_rate_contrast_guard": "test hit rate, contrast guard",
                    "test_precision_both_guards": "test precision, both guards",
                    "test_hit_rate_both_guards": "test hit rate, both guards",
-                   "test_precision_both_guards_same_hit_rate": "test precision, both guards, same hit rate",
-                   "test_hit_rate_both_guards_same_hit_rate": "test hit rate, both guards, same hit rate"})
+                   "test_precision_at_half_hit_rate": "test precision at hit rate 0.5, no guard",
+                   "test_precision_at_half_hit_rate_both_guards": "test precision at hit rate 0.5, both guards"})
 
 
 def _evaluation_view(result: Result, _params: Any) -> None:
@@ -143,6 +143,7 @@ def _evaluation_view(result: Result, _params: Any) -> None:
     st.markdown("**Precision at the same hit rate** (test split, every threshold): a guard is worth having "
                 "when its line sits above the others.")
     st.plotly_chart(charts.precision_vs_hit_rate(swept[swept.split == "test"]), width="stretch")
+    st.dataframe(result.frames["same_hit_rate"].round(3), hide_index=True, width="stretch")
     st.markdown("**A day of traffic** (the mix above; test-split rates; LLM price and latency simulated)")
     st.plotly_chart(charts.savings_vs_wrong(result.frames["economics"]), width="stretch")
     hard = test[test.kind == "hard_negative"].sort_values("similarity", ascending=False)

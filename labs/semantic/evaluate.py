@@ -231,6 +231,21 @@ def economics_sweep(swept: pd.DataFrame, mix: StreamMix, *, split: str = "test",
                          "saved_s": n_hits * (llm_latency_ms - cache_ms) / 1000}).reset_index(drop=True)
 
 
+def precision_at_hit_rates(swept: pd.DataFrame, hit_rates: tuple[float, ...] = (0.3, 0.5, 0.7),
+                           split: str = "test") -> pd.DataFrame:
+    """Precision of each guard at the same hit rates (read off its precision / hit-rate curve by linear
+    interpolation between swept thresholds): the fair way to compare guards, which lower the hit rate."""
+    rows = []
+    for guard in GUARDS:
+        part = swept[(swept.split == split) & (swept.guard == guard) & (swept.hits > 0)]
+        curve = part.groupby("hit_rate").precision.mean()  # thresholds with the same hit rate: one point
+        for h in hit_rates:
+            inside = len(curve) and curve.index.min() <= h <= curve.index.max()
+            precision = float(np.interp(h, curve.index, curve.to_numpy())) if inside else float("nan")
+            rows.append({"guard": guard, "hit_rate": h, "precision": precision})
+    return pd.DataFrame(rows).pivot(index="hit_rate", columns="guard", values="precision")[list(GUARDS)].reset_index()
+
+
 def matched_threshold(swept: pd.DataFrame, guard: str | bool, hit_rate: float, split: str = "validation") -> float:
     """The threshold at which ``guard`` hits about as often as ``hit_rate`` on ``split`` (closest, higher on a tie)."""
     part = swept[(swept.split == split) & (swept.guard == _check_guard(guard))]

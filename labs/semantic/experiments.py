@@ -229,14 +229,12 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
     swept = evaluate.sweep(scored)
     both = evaluate.GUARDS[3]
     rec, rec_both = evaluate.recommend(swept, "none"), evaluate.recommend(swept, both)
-    val = swept[(swept.split == "validation") & (swept.guard == "none") & (swept.threshold == rec)]
-    matched = evaluate.matched_threshold(swept, both, float(val.hit_rate.iloc[0])) if len(val) else rec
+    same_hit_rate = evaluate.precision_at_hit_rates(swept)
     test = scored[scored.split == "test"]
     settings = [("the seed's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
                 ("recommended + contrast words", rec, "contrast words"),
                 ("recommended + domain filter", rec, "domain filter"),
-                ("recommended + both guards", rec, both), ("re-chosen with both guards", rec_both, both),
-                ("both guards, same hit rate", matched, both)]
+                ("recommended + both guards", rec, both), ("re-chosen with both guards", rec_both, both)]
     table = pd.concat([evaluate.by_kind(test, t, g).assign(setting=name, threshold=t, distance=cosine_distance(t),
                                                             guard=g) for name, t, g in settings], ignore_index=True)
     pricing = Pricing(params.price_in_per_1m / 1000, params.price_out_per_1m / 1000)
@@ -258,9 +256,9 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
         "test_hit_rate_contrast_guard": _pick(table, "recommended + contrast words", "all", "hit_rate"),
         "test_precision_both_guards": _pick(table, "recommended + both guards", "all", "precision"),
         "test_hit_rate_both_guards": _pick(table, "recommended + both guards", "all", "hit_rate"),
-        "recommended_threshold_both_guards": rec_both, "matched_threshold_both_guards": matched,
-        "test_precision_both_guards_same_hit_rate": _pick(table, "both guards, same hit rate", "all", "precision"),
-        "test_hit_rate_both_guards_same_hit_rate": _pick(table, "both guards, same hit rate", "all", "hit_rate"),
+        "recommended_threshold_both_guards": rec_both,
+        "test_precision_at_half_hit_rate": _at_half(same_hit_rate, "none"),
+        "test_precision_at_half_hit_rate_both_guards": _at_half(same_hit_rate, both),
         "enable_vs_disable_2fa": float(pair[0] @ pair[1]), "reset_vs_change_password": float(pair[2] @ pair[3]),
         "day_saved_usd": float(at.loc[(rec, "none")].saved_usd),
         "day_wrong_answers": float(at.loc[(rec, "none")].wrong_answers),
@@ -277,7 +275,13 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
         f"SIMULATED money and time: one LLM call ≈ ${call_usd:.5f} (prices above, ~4 characters per token) and "
         f"{params.llm_latency_ms:.0f} ms; a lookup (embed + search) measured here at {lookup_ms:.1f} ms.",
     ]
-    return Result(metrics, {"scored": scored, "sweep": swept, "table": table, "economics": economics}, notes)
+    return Result(metrics, {"scored": scored, "sweep": swept, "table": table, "economics": economics,
+                            "same_hit_rate": same_hit_rate}, notes)
+
+
+def _at_half(same_hit_rate: pd.DataFrame, guard: str) -> float:
+    row = same_hit_rate[same_hit_rate.hit_rate == 0.5]
+    return float(row[guard].iloc[0]) if len(row) else float("nan")
 
 
 def _pick(table: pd.DataFrame, setting: str, kind: str, column: str) -> float:

@@ -301,6 +301,15 @@ def test_matched_threshold_finds_the_same_hit_rate_under_a_guard():
     assert evaluate.matched_threshold(swept, "contrast words", 0.5) == 0.66
 
 
+def test_precision_at_the_same_hit_rate_is_read_off_each_guards_curve():
+    swept = evaluate.sweep(_scored(), np.array([0.1, 0.5, 0.66, 0.8, 0.89, 0.95]))
+    table = evaluate.precision_at_hit_rates(swept, (0.25, 0.5), split="validation").set_index("hit_rate")
+    # no guard: hit rate 0.5 at 0.8 (one right, one wrong: P 0.5); 0.25 at 0.89 (the right one: P 1)
+    assert table.loc[0.5, "none"] == pytest.approx(0.5) and table.loc[0.25, "none"] == pytest.approx(1.0)
+    # both guards: hit rate 0.5 at 0.5–0.66, both paraphrases right
+    assert table.loc[0.5, "domain filter + contrast words"] == pytest.approx(1.0)
+
+
 def test_stream_economics_repeats_always_hit_and_wrong_answers_come_from_hits():
     mix = evaluate.StreamMix(repeat_rate=0.5, paraphrase_rate=0.25, hard_negative_rate=0.25)
     e = evaluate.stream_economics(_scored(), mix, 0.85, "none", queries=1000, llm_cost_usd=0.01,
@@ -335,7 +344,7 @@ def test_the_threshold_experiment_reports_every_setting_on_the_test_split():
     table = result.frames["table"]
     assert list(table.setting.unique()) == ["the seed's 0.95", "recommended", "recommended + contrast words",
                                             "recommended + domain filter", "recommended + both guards",
-                                            "re-chosen with both guards", "both guards, same hit rate"]
+                                            "re-chosen with both guards"]
     assert set(table.kind) == {"paraphrase", "hard_negative", "unrelated", "all"}
     assert (table[table.kind == "all"].queries == 8).all()  # the fixture's test-split queries
     assert 0 <= result.metrics["recommended_threshold"] <= 1
