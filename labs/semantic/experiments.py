@@ -38,7 +38,7 @@ SYSTEM_PROMPT_TOKENS = 150  # a typical FAQ bot's instructions, sent with every 
 
 @dataclass(frozen=True)
 class StreamParams:
-    queries: int = knob(200, min=10, max=2000, help="How many questions the stream asks after the FAQ is cached.")
+    queries: int = knob(100, min=10, max=2000, help="How many questions the stream asks after the FAQ is cached.")
     threshold: float = knob(0.80, min=0.0, max=1.0, label="similarity threshold",
                             help="A hit needs cosine similarity ≥ this; in RedisVL's units that is a cosine "
                                  "distance ≤ 1 − this.")
