@@ -245,9 +245,3 @@ def precision_at_hit_rates(swept: pd.DataFrame, hit_rates: tuple[float, ...] = (
             rows.append({"guard": guard, "hit_rate": h, "precision": precision})
     return pd.DataFrame(rows).pivot(index="hit_rate", columns="guard", values="precision")[list(GUARDS)].reset_index()
 
-
-def matched_threshold(swept: pd.DataFrame, guard: str | bool, hit_rate: float, split: str = "validation") -> float:
-    """The threshold at which ``guard`` hits about as often as ``hit_rate`` on ``split`` (closest, higher on a tie)."""
-    part = swept[(swept.split == split) & (swept.guard == _check_guard(guard))]
-    gap = (part.hit_rate - hit_rate).abs()
-    return float(part[gap <= gap.min() + 1e-12].threshold.max())

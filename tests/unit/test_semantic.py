@@ -293,14 +293,6 @@ def test_the_vectorised_sweep_and_economics_agree_with_the_one_threshold_functio
         assert {k: got[k] for k in e} == pytest.approx(e)
 
 
-def test_matched_threshold_finds_the_same_hit_rate_under_a_guard():
-    swept = evaluate.sweep(_scored(), np.array([0.1, 0.5, 0.66, 0.8, 0.95]))
-    # no guard at 0.66: 3 of 4 hit. The contrast guard refuses the hard negative, so it needs 0.1 (where the
-    # unrelated one comes in) to hit 3 of 4; 2 of 4 lies at 0.5 and 0.66 (the higher one on a tie)
-    assert evaluate.matched_threshold(swept, "contrast words", 0.75) == 0.1
-    assert evaluate.matched_threshold(swept, "contrast words", 0.5) == 0.66
-
-
 def test_precision_at_the_same_hit_rate_is_read_off_each_guards_curve():
     swept = evaluate.sweep(_scored(), np.array([0.1, 0.5, 0.66, 0.8, 0.89, 0.95]))
     table = evaluate.precision_at_hit_rates(swept, (0.25, 0.5), split="validation").set_index("hit_rate")
