@@ -154,4 +154,62 @@ def outcome_grid(matrix: pd.DataFrame, index: str) -> go.Figure:
     fig.update_yaxes(autorange="reversed", title="interleaving (R = reader, W = writer)")
     fig.update_xaxes(title="")
     fig.update_layout(height=120 + 32 * len(matrix), legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+
+
+# --------------------------------------------------------------------------- semantic cache
+
+_KIND_ORDER = ["paraphrase", "hard_negative", "unrelated"]
+
+
+def similarity_histogram(scored: pd.DataFrame, threshold: float, seed_threshold: float = 0.95) -> go.Figure:
+    """Cosine similarity of each dataset pair, by kind, with the chosen and the seed's thresholds marked."""
+    fig = px.histogram(scored, x="pair_similarity", color="kind", barmode="overlay", nbins=60, opacity=0.65,
+                       category_orders={"kind": _KIND_ORDER}, range_x=[-0.2, 1.0],
+                       labels={"pair_similarity": "cosine similarity (1 = same direction)"})
+    fig.add_vline(x=threshold, line_dash="solid", annotation_text=f"threshold {threshold:.2f}")
+    fig.add_vline(x=seed_threshold, line_dash="dot", annotation_text=f"seed {seed_threshold}",
+                  annotation_position="top left")
+    fig.update_layout(height=320, legend_title_text="", yaxis_title="questions", margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def threshold_sweep(swept: pd.DataFrame, marks: dict[str, float]) -> go.Figure:
+    """Hit rate, precision of hits and F1 against the threshold, with named thresholds marked."""
+    long = swept.melt(id_vars="threshold", value_vars=["hit_rate", "precision", "f1"], var_name="metric")
+    long["metric"] = long.metric.map({"hit_rate": "hit rate", "precision": "precision of hits", "f1": "F1"})
+    fig = px.line(long, x="threshold", y="value", color="metric",
+                  labels={"threshold": "similarity threshold", "value": ""})
+    for i, (name, x) in enumerate(marks.items()):
+        fig.add_vline(x=x, line_dash="dot" if i else "dash", annotation_text=name,
+                      annotation_position="top left" if i % 2 else "top right")
+    fig.update_layout(height=320, legend_title_text="", yaxis_range=[0, 1.02], margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def savings_vs_wrong(economics: pd.DataFrame) -> go.Figure:
+    """Money and waiting saved, and wrong answers served, per day against the threshold, one line per guard."""
+    frame = economics.assign(setup=economics.guard.astype(str), saved_h=economics.saved_s / 3600)
+    long = frame.melt(id_vars=["threshold", "setup"], value_vars=["saved_usd", "saved_h", "wrong_answers"],
+                      var_name="what")
+    long["what"] = long.what.map({"saved_usd": "$ saved per day (simulated prices)",
+                                  "saved_h": "hours of waiting saved per day",
+                                  "wrong_answers": "wrong answers served per day"})
+    fig = px.line(long, x="threshold", y="value", color="setup", line_dash="setup", facet_col="what",
+                  labels={"threshold": "similarity threshold", "value": ""})
+    fig.update_yaxes(matches=None, showticklabels=True)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_layout(height=320, legend_title_text="", legend_orientation="h", legend_y=-0.25,
+                      margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def precision_vs_hit_rate(swept: pd.DataFrame) -> go.Figure:
+    """Precision of hits against hit rate as the threshold moves, one line per guard: a guard that
+    helps sits above the others at the same hit rate."""
+    frame = swept[swept.hits > 0].sort_values("threshold")
+    fig = px.line(frame, x="hit_rate", y="precision", color="guard", hover_data=["threshold"],
+                  labels={"hit_rate": "hit rate (share of questions answered from the cache)",
+                          "precision": "precision of hits (right answers / answers served)"})
+    fig.update_layout(height=320, legend_title_text="", legend_orientation="h", legend_y=-0.3,
+                      yaxis_range=[0, 1.02], margin=dict(l=10, r=10, t=10, b=10))
     return fig

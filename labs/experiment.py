@@ -114,7 +114,7 @@ EXPERIMENT_MODULES = (
     "labs.structures.zsets", "labs.structures.encoding",
     "labs.patterns.compare", "labs.patterns.crash", "labs.patterns.crossover",
     "labs.ttl_cost", "labs.jitter", "labs.expiry", "labs.ttl_mechanics", "labs.eviction.experiments",
-    "labs.invalidation", "labs.stampede", "labs.chat_experiments",
+    "labs.invalidation", "labs.stampede", "labs.chat_experiments", "labs.semantic.experiments",
 )
 
 
