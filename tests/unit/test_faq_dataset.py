@@ -10,16 +10,24 @@ from __future__ import annotations
 import csv
 import re
 
+import pandas as pd
 import pytest
 
-from labs.faq_data import COLUMNS, DEFAULT_PATH, KINDS, SPLITS, canonical, load_faq, queries
+from labs.semantic.dataset import DATA as DEFAULT_PATH
+from labs.semantic.dataset import KINDS, SPLITS
 
+COLUMNS = ["intent", "domain", "kind", "question", "answer", "confusable_with", "split"]
 DOMAINS = {"accounts", "billing", "shipping", "product", "orders", "security"}
 
 
 @pytest.fixture(scope="module")
 def faq():
-    return load_faq()
+    """The file as written (paraphrase answers empty), not the lab's loader, which fills them in."""
+    return pd.read_csv(DEFAULT_PATH, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def canonical(faq: pd.DataFrame) -> pd.DataFrame:
+    return faq[faq["kind"] == "canonical"]
 
 
 def _norm(question: str) -> str:
@@ -115,12 +123,3 @@ def test_the_two_pairs_the_issue_measures_are_present(faq):
     disable = _row(faq, "How do I disable two-factor authentication?")
     assert enable["kind"] == "canonical" and disable["kind"] == "hard_negative"
     assert disable["confusable_with"] == enable["intent"] and disable["intent"] != enable["intent"]
-
-
-def test_queries_say_which_cached_answer_is_right(faq):
-    para = queries(faq, "paraphrase", split="test")
-    assert (para["expected_intent"] == para["intent"]).all() and set(para["split"]) == {"test"}
-    assert (queries(faq, "hard_negative")["expected_intent"] == "").all()
-    assert (queries(faq, "unrelated", split="validation")["expected_intent"] == "").all()
-    with pytest.raises(ValueError, match="kind must be one of"):
-        queries(faq, "paraphrases")
