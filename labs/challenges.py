@@ -357,6 +357,20 @@ CHALLENGES: tuple[Challenge, ...] = (
         reason="A {ttl_s} s lease holds {gb_with_expire} GB, against {gb_without_expire} GB after a week "
                "without EXPIRE.",
         solution={"ttl_s": 36_000}, miss={"ttl_s": 86_400}),
+    # -- AI apps: semantic cache -----------------------------------------------------------------------
+    Challenge(
+        "semantic-safe-hits", "ai_cache", "semantic-stream", "Hits without wrong answers",
+        "A stream of 100 questions: 40 % exact repeats, 35 % paraphrases, 10 % hard negatives (one word "
+        "flips the meaning). Serve at least 42 % from the cache with at most 2 wrong answers.",
+        constraints=(Rule("queries", ">=", 100), Rule("repeat_rate", "<=", 0.4, "share of exact repeats"),
+                     Rule("hard_negative_rate", ">=", 0.1, "share of hard negatives")),
+        goals=(Rule("hit_rate", ">=", 0.42, "hit rate"), Rule("wrong_answers", "<=", 2, "wrong answers")),
+        hint="Exact repeats give 40 % at any threshold; the rest must come from paraphrases, which score "
+             "lower than 'enable' vs 'disable'. A threshold alone cannot separate them — what else can "
+             "refuse a close match?",
+        reason="Similarity ≥ {threshold} with the guard {guard}: {hit_rate} of questions served from the "
+               "cache and {wrong_answers} wrong answers.",
+        solution={"threshold": 0.8, "guard": True}, miss={"threshold": 0.8, "guard": False}),
 )
 
 
