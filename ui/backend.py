@@ -15,7 +15,7 @@ from labs.backends import KINDS, Backend, BackendError, for_learner, redact_url
 from labs.metrics import instrument
 from labs.namespace import reset
 from ui import resources
-from ui.session import command_log, learner_guard, namespace
+from ui.session import command_log, learner_guard, namespace, resume_link
 
 KIND_LABELS = {"embedded": "Embedded — a private real server",
                "sandbox": "Sandbox — fakeredis in this process",
@@ -121,6 +121,12 @@ def sidebar(backend: Backend) -> None:
                 st.error(st.session_state["switch_error"], icon=":material/error:")
         ns = namespace()
         st.caption(f"Your keys: `{ns.learner_prefix}…`, each with a TTL.")
+        if st.session_state.get("resume_notice"):
+            st.warning(st.session_state["resume_notice"], icon=":material/link_off:")
+        with st.expander("Continue on another device"):
+            st.caption("This link opens your keys (and progress) in another browser, or on another server "
+                       "of this workshop. Keep it to yourself: whoever has it works in your namespace.")
+            st.code(resume_link(), language=None, wrap_lines=True)
         if st.button("Reset my lab", icon=":material/restart_alt:", help="Delete only your keys (SCAN + UNLINK)."):
             try:
                 removed = reset(backend.client, ns)

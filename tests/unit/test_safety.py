@@ -250,3 +250,43 @@ def test_no_page_renders_html_from_text():
                  if "unsafe_allow_html" in p.read_text()] + (["app.py"] if "unsafe_allow_html" in
                                                              (ROOT / "app.py").read_text() else [])
     assert offenders == []
+
+
+# --------------------------------------------------------------------------- resuming a learner elsewhere
+
+def test_resume_token_derives_a_stable_namespace_and_rejects_forgeries():
+    from labs.resume import new_resume_token, session_from_token, valid_token
+
+    token = new_resume_token()
+    assert valid_token(token) and len(token) == 32 and token != new_resume_token()
+    sid = session_from_token(token)
+    assert sid == session_from_token(token) and Namespace(sid).learner_prefix == f"lab:{{{sid}}}:"
+    assert sid not in token                       # the namespace does not reveal the token
+    for bad in ("", "zz", token.upper(), token[:-1], token + "0", sid, "../" + token[3:], None, 12):
+        assert not valid_token(bad)
+    with pytest.raises(ValueError, match="32 lowercase hex"):
+        session_from_token(sid)
+
+
+def test_a_resume_link_opens_the_same_namespace_and_leaves_the_address_bar(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from labs.resume import session_from_token
+
+    monkeypatch.setenv("LAB_BACKEND", "sandbox")
+    token = "0123456789abcdef0123456789abcdef"
+    sessions = []
+    for given in (token, token, "not-a-token", None):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if given is not None:
+            at.query_params["learner"] = given
+        at.run()
+        assert not at.exception
+        assert "learner" not in at.query_params   # read once, then removed
+        sessions.append(at.session_state["lab_session_id"])
+        if given == "not-a-token":
+            assert any("not valid" in w.value for w in at.sidebar.warning)
+        link = [c.value for c in at.sidebar.code if "learner=" in c.value]
+        assert link and session_from_token(link[0].rsplit("=", 1)[1]) == sessions[-1]
+    assert sessions[0] == sessions[1] == session_from_token(token)
+    assert len(set(sessions)) == 3                # a bad token and no token: two new learners
