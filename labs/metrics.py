@@ -6,7 +6,6 @@ so a page can show exactly what the server was asked to do.
 """
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections import deque
@@ -127,13 +126,35 @@ class CommandLog:
         return iter(self.records())
 
 
+_QUIET: dict[type, type] = {}
+
+
+def client_copy(client: Any) -> Any:
+    """A shallow copy of a redis-py client that does nothing when garbage-collected.
+
+    redis-py's ``__del__`` calls ``close()``: on a copy that shares the original's pool (``from_url``
+    clients own theirs) or cluster node manager, collecting the copy would close the *shared* pool —
+    every in-flight command of every learner disconnected — or leave a ``RedisCluster`` without a default
+    node. The copy is an instance of a subclass whose ``__del__`` is a no-op; an explicit ``close()``
+    still closes, as before.
+    """
+    cls = type(client)
+    quiet = _QUIET.get(cls)
+    if quiet is None:
+        quiet = _QUIET[cls] = type(cls.__name__, (cls,), {"__del__": lambda self: None,
+                                                          "__module__": cls.__module__})
+    twin = object.__new__(quiet)
+    twin.__dict__.update(client.__dict__)
+    return twin
+
+
 def instrument(client: Any, log: CommandLog) -> Any:
     """A shallow copy of a redis-py (or fakeredis) client whose every command is timed and logged.
 
     The copy shares the original's connection pool, so instrumenting per learner costs no connection.
     Pipelines are logged as one record (``MULTI … EXEC`` or ``PIPELINE …``) when they execute.
     """
-    wrapped = copy.copy(client)
+    wrapped = client_copy(client)
     original_execute = client.execute_command
     original_pipeline = client.pipeline
 

@@ -290,3 +290,31 @@ def test_a_resume_link_opens_the_same_namespace_and_leaves_the_address_bar(monke
         assert link and session_from_token(link[0].rsplit("=", 1)[1]) == sessions[-1]
     assert sessions[0] == sessions[1] == session_from_token(token)
     assert len(set(sessions)) == 3                # a bad token and no token: two new learners
+
+
+def test_a_collected_client_copy_leaves_the_shared_pool_open():
+    """redis-py's ``__del__`` closes a ``from_url`` client's pool: a per-learner copy (the limits, the
+    command log) collected after a rerun must not disconnect every other learner's commands."""
+    import copy
+    import gc
+
+    from labs.metrics import client_copy, instrument, CommandLog
+
+    original = redis.Redis.from_url("redis://127.0.0.1:1/0")
+    closed = []
+    original.connection_pool.close = lambda: closed.append("pool")
+    plain = copy.copy(original)
+    del plain
+    gc.collect()
+    assert closed == ["pool"]                      # the hazard: a plain shallow copy closes the shared pool
+    closed.clear()
+    for make in (client_copy, lambda c: instrument(c, CommandLog()),
+                 lambda c: limit_client(c, LearnerGuard(ME))):
+        twin = make(original)
+        assert isinstance(twin, redis.Redis) and twin.connection_pool is original.connection_pool
+        del twin
+        gc.collect()
+    assert closed == []
+    explicit = client_copy(original)
+    explicit.close()                               # an explicit close still closes
+    assert closed == ["pool"]
