@@ -28,7 +28,7 @@ def resume_link_of(page) -> str:
     """The resume link the sidebar shows (in its "Continue on another device" expander)."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Continue on another device", exact=True).click()
-    code = sidebar.locator('[data-testid="stCode"]').filter(has_text="learner=")
+    code = sidebar.locator("code").filter(has_text="learner=")
     expect(code).to_have_count(1, timeout=10_000)
     link = code.inner_text().strip()
     assert re.search(r"\?learner=[0-9a-f]{32}$", link), f"not a resume link: {link!r}"

@@ -286,7 +286,7 @@ def test_a_resume_link_opens_the_same_namespace_and_leaves_the_address_bar(monke
         sessions.append(at.session_state["lab_session_id"])
         if given == "not-a-token":
             assert any("not valid" in w.value for w in at.sidebar.warning)
-        link = [c.value for c in at.sidebar.code if "learner=" in c.value]
+        link = [m.value.strip("`") for m in at.sidebar.markdown if "learner=" in m.value]
         assert link and session_from_token(link[0].rsplit("=", 1)[1]) == sessions[-1]
     assert sessions[0] == sessions[1] == session_from_token(token)
     assert len(set(sessions)) == 3                # a bad token and no token: two new learners
