@@ -142,7 +142,7 @@ def _stats(client) -> dict[str, int]:
     return out
 
 
-def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):
+def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):  # noqa: F811 (fixtures)
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_timeout=10)

@@ -35,7 +35,7 @@ def resume_link_of(page) -> str:
     return link
 
 
-def test_a_learner_continues_on_another_replica(redis_url, start_app, browser):
+def test_a_learner_continues_on_another_replica(redis_url, start_app, browser):  # noqa: F811 (fixtures)
     import redis
 
     client = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)

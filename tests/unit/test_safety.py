@@ -232,16 +232,19 @@ def test_the_sidebar_never_holds_the_configured_password(monkeypatch):
     assert "s3cr3t-pw" not in shown
     assert at.session_state["live_url"].endswith("s3cr3t-pw@127.0.0.1:1/0")
 
-    from ui import backend as ui_backend
+    from ui import backend as ui_backend   # Connect with the redacted text: the configured URL is used
+
     calls = []
-    monkeypatch.setattr(ui_backend, "_open", lambda kind, url: calls.append(url) or (_ for _ in ()).throw(
-        BackendError("refused", reason="refused")))
-    # the same mapping the form's Connect uses
-    import streamlit as st  # noqa: F401  (AppTest's session state is not the module's; call directly)
-    state = {"live_url": "redis://alice:s3cr3t-pw@127.0.0.1:1/0"}
-    monkeypatch.setattr(ui_backend.st, "session_state", state)
+
+    def refuse(kind, url):
+        calls.append(url)
+        raise BackendError("refused", reason="refused")
+
+    monkeypatch.setattr(ui_backend, "_open", refuse)
+    monkeypatch.setattr(ui_backend.st, "session_state", {"live_url": "redis://alice:s3cr3t-pw@127.0.0.1:1/0"})
     ui_backend.switch_backend("live", "redis://alice:***@127.0.0.1:1/0")
-    assert calls == ["redis://alice:s3cr3t-pw@127.0.0.1:1/0"]
+    ui_backend.switch_backend("live", "redis://bob:other@127.0.0.1:2/0")   # a URL the learner typed: as typed
+    assert calls == ["redis://alice:s3cr3t-pw@127.0.0.1:1/0", "redis://bob:other@127.0.0.1:2/0"]
 
 
 def test_no_page_renders_html_from_text():
