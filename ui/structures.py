@@ -56,9 +56,10 @@ def leaderboard_play(backend: Backend) -> None:
         st.plotly_chart(charts.leaderboard(board), width="stretch")
 
 
-def countdown(backend: Backend, name: str, *, label: str) -> None:
-    """A live TTL/PTTL readout (refreshes every second while switched on)."""
-    if not st.toggle(f"Watch {label} count down", key=f"countdown_{name}"):
+def countdown(backend: Backend, name: str, *, label: str, where: str = "") -> None:
+    """A live TTL/PTTL readout (refreshes every second while switched on). ``where`` keeps two readouts
+    of the same key apart (the session recipe's and the inspector's, when it shows that key)."""
+    if not st.toggle(f"Watch {label} count down", key=f"countdown_{where}{name}"):
         return
 
     @st.fragment(run_every=1.0)
@@ -91,7 +92,7 @@ def inspector(backend: Backend) -> None:
     if info.encoding is None:
         st.caption(f"The {backend.kind} backend ({backend.caps.server_label}) does not answer OBJECT ENCODING "
                    "or MEMORY USAGE; switch to the embedded backend to see them.")
-    countdown(backend, name, label=f"'{name}'")
+    countdown(backend, name, label=f"'{name}'", where="inspector_")
 
 
 def console(backend: Backend) -> None:
