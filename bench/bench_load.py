@@ -1,6 +1,8 @@
 """A full room: N concurrent learner sessions against one real ``streamlit run app.py`` and one Redis.
 
-``python bench/bench_load.py --learners 30 --duration 120`` (``make bench`` runs a short default).
+``python bench/bench_load.py --learners 30 --duration 180 --think 10`` (``make bench`` runs the defaults:
+30 learners, 30 s, 5 s think time). ``--think 0`` makes it a stress test: every learner clicks again the
+moment a result arrives.
 
 How the learners are driven, and why: each learner is a Streamlit *websocket client* speaking the app's
 own protocol (``BackMsg``/``ForwardMsg`` protobufs from the installed streamlit package): it opens a
@@ -77,6 +79,7 @@ def rss_mb(pid: int) -> float:
 class Stats:
     load_s: list[float] = field(default_factory=list)
     run_s: list[float] = field(default_factory=list)
+    by_label: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     limited: int = 0
     runs: int = 0
@@ -86,10 +89,10 @@ class Stats:
 class Learner:
     """One browser-less learner: a websocket session that reruns pages and clicks Run buttons."""
 
-    def __init__(self, base: str, index: int, rng: random.Random) -> None:
+    def __init__(self, base: str, index: int, rng: random.Random, think_s: float = 0.0) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (import check)
 
-        self.base, self.index, self.rng = base, index, rng
+        self.base, self.index, self.rng, self.think_s = base, index, rng, think_s
         self.token = new_resume_token()
         self.sid = session_from_token(self.token)
         self.stats = Stats()
@@ -162,8 +165,12 @@ class Learner:
                 for label in self.rng.sample(runs, min(2, len(runs))):
                     if time.monotonic() >= deadline:
                         break
-                    self.stats.run_s.append(self._send_rerun(page_hash=page_hash, states=[self.buttons[label]]))
+                    took = self._send_rerun(page_hash=page_hash, states=[self.buttons[label]])
+                    self.stats.run_s.append(took)
+                    self.stats.by_label.setdefault(label, []).append(took)
                     self.stats.runs += 1
+                    if self.think_s:  # a learner reads the result before the next click
+                        time.sleep(min(self.think_s * self.rng.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
         except Exception as exc:  # a dropped connection or a timeout is an error of the run, not of the bench
             self.stats.errors.append(f"client: {type(exc).__name__}: {exc}")
         finally:
@@ -216,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", type=int, default=30)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds each learner keeps working")
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which learners arrive")
+    parser.add_argument("--think", type=float, default=5.0,
+                        help="mean seconds a learner reads a result before the next click (0 = a stress test)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
@@ -228,10 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     r = redis.Redis.from_url(url, decode_responses=True)
     try:
         mem_before = int(r.info("memory")["used_memory"])
+        load_before = os.getloadavg()[0]
         existing = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
         rss_samples: list[float] = []
         mem_samples: list[int] = []
-        learners = [Learner(base, i, random.Random(args.seed * 1000 + i)) for i in range(args.learners)]
+        learners = [Learner(base, i, random.Random(args.seed * 1000 + i), args.think) for i in range(args.learners)]
         start = time.monotonic()
         deadline = start + args.ramp + args.duration
         threads = []
@@ -262,11 +272,20 @@ def main(argv: list[str] | None = None) -> int:
                          if any(":probe:" not in k for k in r.scan_iter(match=f"lab:{{{sid}}}:*", count=1000))]
         pl, pr = percentiles(loads, (50, 95)), percentiles(runs, (50, 95))
 
-        print(f"bench_load: {args.learners} learners x {args.duration:.0f} s (+{args.ramp:.0f} s ramp) against one "
-              f"streamlit server and one Redis, {os.cpu_count()} CPUs; wall {elapsed:.0f} s")
+        print(f"bench_load: {args.learners} learners x {args.duration:.0f} s (+{args.ramp:.0f} s ramp), think time "
+              f"{args.think:g} s, against one streamlit server and one Redis, {os.cpu_count()} CPUs; wall {elapsed:.0f} s")
         print(f"  page loads : {len(loads):5d}  p50 {pl['p50'] * 1000:7.0f} ms  p95 {pl['p95'] * 1000:7.0f} ms")
         print(f"  Run clicks : {len(runs):5d}  p50 {pr['p50'] * 1000:7.0f} ms  p95 {pr['p95'] * 1000:7.0f} ms  "
               f"({len(runs) / elapsed:.1f} experiment runs/s)")
+        by_label: dict[str, list[float]] = {}
+        for lr in learners:
+            for label, times in lr.stats.by_label.items():
+                by_label.setdefault(label, []).extend(times)
+        slowest = sorted(by_label.items(), key=lambda kv: -percentiles(kv[1], (50,))["p50"])[:4]
+        print("  slowest    : " + "; ".join(f"{label.removeprefix('Run: ')} p50 "
+                                           f"{percentiles(t, (50,))['p50']:.1f} s (n={len(t)})" for label, t in slowest))
+        print(f"  machine    : load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} at the end "
+              "(other processes share these cores)")
         print(f"  errors     : {len(errors)}" + (f"  e.g. {errors[:3]}" if errors else ""))
         print(f"  limited    : {limited} runs refused by a learner limit (shown as a message, not an error)")
         print(f"  server RSS : max {max(rss_samples, default=0):.0f} MB, end {rss_samples[-1] if rss_samples else 0:.0f} MB")
