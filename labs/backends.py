@@ -47,9 +47,9 @@ def guard_shared(client: Any, where: str) -> Any:
     Applied to every server that is not one learner's own: a live server, and the embedded server that
     all sessions of the app share. Experiments that must reconfigure a server start a private one.
     """
-    from labs.metrics import client_copy
+    from labs.metrics import shallow_copy
 
-    guarded = client_copy(client)
+    guarded = shallow_copy(client)
     execute, pipeline = client.execute_command, client.pipeline
 
     def check(args: tuple) -> None:

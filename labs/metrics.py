@@ -6,6 +6,7 @@ so a page can show exactly what the server was asked to do.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import deque
@@ -126,26 +127,23 @@ class CommandLog:
         return iter(self.records())
 
 
-_QUIET: dict[type, type] = {}
+_KEEP_OPEN: dict[type, type] = {}
 
 
-def client_copy(client: Any) -> Any:
-    """A shallow copy of a redis-py client that does nothing when garbage-collected.
+def shallow_copy(client: Any) -> Any:
+    """A copy of a client that shares its connections and leaves them open when it is garbage-collected.
 
-    redis-py's ``__del__`` calls ``close()``: on a copy that shares the original's pool (``from_url``
-    clients own theirs) or cluster node manager, collecting the copy would close the *shared* pool —
-    every in-flight command of every learner disconnected — or leave a ``RedisCluster`` without a default
-    node. The copy is an instance of a subclass whose ``__del__`` is a no-op; an explicit ``close()``
-    still closes, as before.
+    redis-py's ``Redis.__del__`` and ``RedisCluster.__del__`` call ``close()``: a plain ``copy.copy`` that
+    goes out of scope would disconnect the shared pool — or, on a cluster, reset the shared nodes manager
+    (its default node becomes None and every later command fails).
     """
+    wrapped = copy.copy(client)
     cls = type(client)
-    quiet = _QUIET.get(cls)
-    if quiet is None:
-        quiet = _QUIET[cls] = type(cls.__name__, (cls,), {"__del__": lambda self: None,
-                                                          "__module__": cls.__module__})
-    twin = object.__new__(quiet)
-    twin.__dict__.update(client.__dict__)
-    return twin
+    if hasattr(cls, "__del__"):
+        if cls not in _KEEP_OPEN:
+            _KEEP_OPEN[cls] = type(cls.__name__, (cls,), {"__del__": lambda self: None, "__module__": cls.__module__})
+        wrapped.__class__ = _KEEP_OPEN[cls]
+    return wrapped
 
 
 def instrument(client: Any, log: CommandLog) -> Any:
@@ -154,7 +152,7 @@ def instrument(client: Any, log: CommandLog) -> Any:
     The copy shares the original's connection pool, so instrumenting per learner costs no connection.
     Pipelines are logged as one record (``MULTI … EXEC`` or ``PIPELINE …``) when they execute.
     """
-    wrapped = client_copy(client)
+    wrapped = shallow_copy(client)
     original_execute = client.execute_command
     original_pipeline = client.pipeline
 

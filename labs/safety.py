@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from labs.backends import BackendError
-from labs.metrics import client_copy
+from labs.metrics import shallow_copy
 from labs.namespace import Namespace
 
 import redis
@@ -201,7 +201,7 @@ def limit_client(client: Any, guard: LearnerGuard) -> Any:
     The copy shares the original's connection pool, so wrapping per learner costs no connection. The
     key recount uses the original client (it is the lab's own bookkeeping, not the learner's command).
     """
-    limited = client_copy(client)
+    limited = shallow_copy(client)
     execute, pipeline = client.execute_command, client.pipeline
 
     def execute_command(*args: Any, **options: Any) -> Any:

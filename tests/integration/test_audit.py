@@ -30,6 +30,7 @@ from tests.browser.test_browser import (assert_badge, assert_clean_log, assert_h
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 LEARNER_KEY = re.compile(r"^lab:\{[a-z0-9]{4,32}\}:")
+CLASS_KEY = re.compile(r"^lab:\{class:[a-z0-9][a-z0-9-]*\}:")  # a workshop class's progress (issue 9's workshop)
 DAY_MS = 24 * 3600 * 1000
 FORBIDDEN = {"FLUSHALL", "FLUSHDB", "KEYS", "CONFIG SET", "DEBUG", "SHUTDOWN"}
 STATS = ("flushall", "flushdb", "keys", "config|set", "debug", "shutdown")
@@ -199,14 +200,14 @@ def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):  # no
 
         # 2. every key the lab wrote: a learner's, with a TTL of at most a day (if it still exists)
         written = {k for c in commands for k in _written_keys(c)}
-        outside = sorted(k for k in written if not LEARNER_KEY.match(k))
-        assert not outside, f"keys written outside a learner namespace: {outside[:20]}"
+        outside = sorted(k for k in written if not (LEARNER_KEY.match(k) or CLASS_KEY.match(k)))
+        assert not outside, f"keys written outside a learner (or workshop class) namespace: {outside[:20]}"
         pttls = {k: client.pttl(k) for k in written}
         alive = {k: t for k, t in pttls.items() if t != -2}
         bad = {k: t for k, t in alive.items() if not 0 < t <= DAY_MS}
         assert not bad, f"lab keys without a TTL of at most 24 h (PTTL ms): {dict(list(bad.items())[:20])}"
         stray = [k.decode() for k in set(client.scan_iter(count=1000)) - keys_before
-                 if not LEARNER_KEY.match(k.decode())]
+                 if not (LEARNER_KEY.match(k.decode()) or CLASS_KEY.match(k.decode()))]
         assert not stray, f"keys outside the lab namespace on the server: {stray[:20]}"
 
         # 3. no forbidden command: in MONITOR, and in the server's own counters (admin commands skip MONITOR)
@@ -218,7 +219,8 @@ def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):  # no
 
         assert clicked >= 10 and consoles >= 1 and len(commands) > 100, (clicked, consoles, len(commands))
         assert_clean_log(app)
-        learners = {LEARNER_KEY.match(k).group(0) for k in written}
+        learners = {m.group(0) for k in written if (m := LEARNER_KEY.match(k))}
+        class_keys = sum(1 for k in written if CLASS_KEY.match(k))
         max_ttl_s = max(alive.values(), default=0) / 1000
         with capsys.disabled():
             print(f"\naudit: {len(pages())} pages, {clicked} Run buttons, {consoles} console(s) in {walk_s:.0f} s; "
@@ -229,7 +231,7 @@ def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):  # no
                   f"sentinels unchanged: {len(before)}; forbidden commands: 0 (MONITOR and INFO commandstats)")
     finally:
         client.delete(*SENTINELS)
-        leftovers = [k for k in locals().get("written", ()) if LEARNER_KEY.match(k)]
+        leftovers = [k for k in locals().get("written", ()) if LEARNER_KEY.match(k)]  # never a class's keys
         for i in range(0, len(leftovers), 500):  # the walk's own keys (they would expire anyway)
             client.unlink(*leftovers[i:i + 500])
         client.close()

@@ -295,13 +295,13 @@ def test_a_resume_link_opens_the_same_namespace_and_leaves_the_address_bar(monke
     assert len(set(sessions)) == 3                # a bad token and no token: two new learners
 
 
-def test_a_collected_client_copy_leaves_the_shared_pool_open():
+def test_a_collected_shallow_copy_leaves_the_shared_pool_open():
     """redis-py's ``__del__`` closes a ``from_url`` client's pool: a per-learner copy (the limits, the
     command log) collected after a rerun must not disconnect every other learner's commands."""
     import copy
     import gc
 
-    from labs.metrics import client_copy, instrument, CommandLog
+    from labs.metrics import shallow_copy, instrument, CommandLog
 
     original = redis.Redis.from_url("redis://127.0.0.1:1/0")
     closed = []
@@ -311,13 +311,13 @@ def test_a_collected_client_copy_leaves_the_shared_pool_open():
     gc.collect()
     assert closed == ["pool"]                      # the hazard: a plain shallow copy closes the shared pool
     closed.clear()
-    for make in (client_copy, lambda c: instrument(c, CommandLog()),
+    for make in (shallow_copy, lambda c: instrument(c, CommandLog()),
                  lambda c: limit_client(c, LearnerGuard(ME))):
         twin = make(original)
         assert isinstance(twin, redis.Redis) and twin.connection_pool is original.connection_pool
         del twin
         gc.collect()
     assert closed == []
-    explicit = client_copy(original)
+    explicit = shallow_copy(original)
     explicit.close()                               # an explicit close still closes
     assert closed == ["pool"]
