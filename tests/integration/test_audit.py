@@ -226,7 +226,8 @@ def test_audit_walk_on_a_shared_redis(redis_url, start_app, page, capsys):  # no
             print(f"\naudit: {len(pages())} pages, {clicked} Run buttons, {consoles} console(s) in {walk_s:.0f} s; "
                   f"{len(commands):,} commands on the shared server")
             print("audit: commands by type: " + ", ".join(f"{n} {c:,}" for n, c in names.most_common()))
-            print(f"audit: {len(written):,} keys written in {len(learners)} learner namespace(s); "
+            print(f"audit: {len(written):,} keys written in {len(learners)} learner namespace(s) "
+                  f"(+{class_keys} workshop class keys); "
                   f"{len(alive):,} still alive, max TTL {max_ttl_s:,.0f} s (cap 86,400 s); "
                   f"sentinels unchanged: {len(before)}; forbidden commands: 0 (MONITOR and INFO commandstats)")
     finally:
