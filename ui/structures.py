@@ -11,7 +11,7 @@ from labs import charts
 from labs.backends import Backend
 from labs.experiment import Result
 from labs.structures import zsets
-from labs.structures.inspector import inspect_key, learner_key_names
+from labs.structures.inspector import inspect_key, key_of, learner_key_names
 from ui.session import command_log, namespace
 
 
@@ -64,7 +64,7 @@ def countdown(backend: Backend, name: str, *, label: str, where: str = "") -> No
 
     @st.fragment(run_every=1.0)
     def _tick() -> None:
-        key = namespace("structures").key(name)
+        key = key_of(namespace("structures"), name)  # a console key may hold a space: "a b"
         ttl, pttl = backend.client.ttl(key), backend.client.pttl(key)
         meaning = {-2: "the key is gone (-2: no such key)", -1: "no expiry (-1)"}.get(ttl, f"{ttl} s left")
         st.metric(f"TTL of {name}", meaning, f"PTTL {pttl} ms" if pttl >= 0 else None, delta_color="off")
