@@ -2,6 +2,7 @@
 import streamlit as st
 
 from labs import charts
+from labs.backends import BackendError
 from labs.first_read import FirstReadParams, run
 from ui.backend import current_backend
 from ui.catalog import COURSE, SECTIONS
@@ -52,7 +53,10 @@ if notice:
 params, submitted = params_form(FirstReadParams, key="first_read", submit="Run the experiment")
 if params is not None and (submitted or "first_read_result" not in st.session_state):
     with st.spinner("Reading…"):
-        st.session_state["first_read_result"] = run(params, backend=backend, db=learner_db(), ns=namespace())
+        try:
+            st.session_state["first_read_result"] = run(params, backend=backend, db=learner_db(), ns=namespace())
+        except BackendError as exc:  # e.g. a learner limit on a shared server: say which, and what to do
+            st.error(f"{exc.message} {exc.hint}".strip(), icon=":material/block:")
 result = st.session_state.get("first_read_result")
 if result is not None:
     m = result.metrics

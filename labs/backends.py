@@ -7,6 +7,7 @@ whose ``message`` and ``hint`` a learner can act on — no traceback, no hang (2
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import ssl
@@ -20,6 +21,7 @@ from labs.namespace import Namespace, new_session_id
 from labs.servers import PrivateServer, ServerUnavailable, fail_fast_options
 
 KINDS = ("embedded", "sandbox", "live")
+SHARED_KINDS = ("embedded", "live")  # servers other learners (or applications) use too
 CONNECT_TIMEOUT_S = 2.0
 _SCHEMES = {"redis", "rediss", "unix"}
 
@@ -45,9 +47,9 @@ def guard_shared(client: Any, where: str) -> Any:
     Applied to every server that is not one learner's own: a live server, and the embedded server that
     all sessions of the app share. Experiments that must reconfigure a server start a private one.
     """
-    import copy
+    from labs.metrics import shallow_copy
 
-    guarded = copy.copy(client)
+    guarded = shallow_copy(client)
     execute, pipeline = client.execute_command, client.pipeline
 
     def check(args: tuple) -> None:
@@ -260,6 +262,16 @@ def open_default(fake_server: Any = None) -> Backend:
         return backend
 
 
+def for_learner(backend: Backend, guard: Any) -> Backend:
+    """This learner's view of ``backend``: on a shared server every command passes the learner's guard
+    (``labs.safety.LearnerGuard``: rate limit, size caps, key count). The sandbox is the learner's own."""
+    if backend.kind not in SHARED_KINDS:
+        return backend
+    from labs.safety import limit_client
+
+    return dataclasses.replace(backend, client=limit_client(backend.client, guard))
+
+
 def open_backend_for(backend: Backend | None) -> tuple[Backend, list[Backend]]:
     """The given backend, or the default one opened for a headless run (returned in the list, to close)."""
     if backend is not None:
@@ -268,9 +280,30 @@ def open_backend_for(backend: Backend | None) -> tuple[Backend, list[Backend]]:
     return opened, [opened]
 
 
+_SECRET_QUERY = re.compile(r"(?i)^(password|ssl_password|passwd|token|secret|auth)$")
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (safe to display and to log)."""
-    return re.sub(r"(://[^:/@]*:)([^@]*)@", r"\1***@", url)
+    """The URL with any credential replaced by ``***`` (safe to display and to log).
+
+    Hidden: the password (everything between the user's ``:`` and the last ``@`` before the query, so a
+    password holding an unescaped ``@`` or ``/`` is hidden whole), a lone user-info that may be a token
+    (``redis://token@host``), and ``password=``-like query parameters.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    cut = min([i for i in (rest.find("?"), rest.find("#")) if i >= 0], default=len(rest))
+    location, tail = rest[:cut], rest[cut:]
+    if "@" in location:
+        userinfo, host = location.rsplit("@", 1)
+        location = f"{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else f"***@{host}"
+    if tail.startswith("?"):
+        query, hash_, fragment = tail[1:].partition("#")
+        items = [(k, eq, v) for k, eq, v in (item.partition("=") for item in query.split("&"))]
+        tail = "?" + "&".join(f"{k}=***" if _SECRET_QUERY.match(k) else f"{k}{eq}{v}" for k, eq, v in items) \
+            + hash_ + fragment
+    return f"{scheme}{sep}{location}{tail}"
 
 
 def validate_url(url: str) -> str:

@@ -11,11 +11,11 @@ import os
 
 import streamlit as st
 
-from labs.backends import KINDS, Backend, BackendError
+from labs.backends import KINDS, Backend, BackendError, for_learner, redact_url
 from labs.metrics import instrument
 from labs.namespace import reset
 from ui import resources
-from ui.session import command_log, namespace
+from ui.session import command_log, learner_guard, namespace, resume_link
 
 KIND_LABELS = {"embedded": "Embedded — a private real server",
                "sandbox": "Sandbox — fakeredis in this process",
@@ -44,8 +44,9 @@ def _open(kind: str, url: str) -> Backend:
 
 
 def current_backend(*, instrumented: bool = True) -> Backend:
-    """This learner's backend; by default its client logs into the learner's command log (what a lab
-    sends). The frame's health check and Reset use the plain client, so they do not clutter that log."""
+    """This learner's backend; by default its client passes the learner's limits on a shared server
+    (``labs.safety``) and logs into the learner's command log (what a lab sends). The frame's health
+    check and Reset use the plain client: they do not clutter that log, and Reset works when a limit bites."""
     state = st.session_state
     kind = state.setdefault("backend_kind", default_kind())
     url = state.setdefault("live_url", resources.configured_url())
@@ -57,10 +58,14 @@ def current_backend(*, instrumented: bool = True) -> Backend:
         backend = resources.sandbox()
     if not instrumented:
         return backend
+    backend = for_learner(backend, learner_guard())
     return dataclasses.replace(backend, client=instrument(backend.client, command_log()))
 
 
 def switch_backend(kind: str, url: str) -> None:
+    known = st.session_state.get("live_url", "")
+    if known and url.strip() == redact_url(known):  # the form shows the configured URL redacted: keep it
+        url = known
     try:
         _open(kind, url.strip())
     except BackendError as exc:
@@ -105,7 +110,8 @@ def sidebar(backend: Backend) -> None:
             with st.form("switch_backend", border=False):
                 kind = st.radio("Run Redis on", KINDS, format_func=KIND_LABELS.get,
                                 index=KINDS.index(backend.kind))
-                url = st.text_input("Redis URL (for live)", value=st.session_state.get("live_url", ""),
+                # never the password itself, not even in a password field (its eye icon would show it)
+                url = st.text_input("Redis URL (for live)", value=redact_url(st.session_state.get("live_url", "")),
                                     type="password", placeholder="redis://user:password@host:6379/0",
                                     help="redis:// or rediss:// (TLS); a cluster node works too.")
                 if st.form_submit_button("Connect"):
@@ -115,6 +121,12 @@ def sidebar(backend: Backend) -> None:
                 st.error(st.session_state["switch_error"], icon=":material/error:")
         ns = namespace()
         st.caption(f"Your keys: `{ns.learner_prefix}…`, each with a TTL.")
+        if st.session_state.get("resume_notice"):
+            st.warning(st.session_state["resume_notice"], icon=":material/link_off:")
+        with st.expander("Continue on another device"):
+            st.caption("This link opens your keys (and progress) in another browser, or on another server "
+                       "of this workshop. Keep it to yourself: whoever has it works in your namespace.")
+            st.markdown(f"`{resume_link()}`")  # not st.code: pages' tests take the last code block as theirs
         if st.button("Reset my lab", icon=":material/restart_alt:", help="Delete only your keys (SCAN + UNLINK)."):
             try:
                 removed = reset(backend.client, ns)

@@ -11,7 +11,7 @@ from labs import charts
 from labs.backends import Backend
 from labs.experiment import Result
 from labs.structures import zsets
-from labs.structures.inspector import inspect_key, learner_key_names
+from labs.structures.inspector import inspect_key, key_of, learner_key_names
 from ui.session import command_log, namespace
 
 
@@ -56,14 +56,15 @@ def leaderboard_play(backend: Backend) -> None:
         st.plotly_chart(charts.leaderboard(board), width="stretch")
 
 
-def countdown(backend: Backend, name: str, *, label: str) -> None:
-    """A live TTL/PTTL readout (refreshes every second while switched on)."""
-    if not st.toggle(f"Watch {label} count down", key=f"countdown_{name}"):
+def countdown(backend: Backend, name: str, *, label: str, where: str = "") -> None:
+    """A live TTL/PTTL readout (refreshes every second while switched on). ``where`` keeps two readouts
+    of the same key apart (the session recipe's and the inspector's, when it shows that key)."""
+    if not st.toggle(f"Watch {label} count down", key=f"countdown_{where}{name}"):
         return
 
     @st.fragment(run_every=1.0)
     def _tick() -> None:
-        key = namespace("structures").key(name)
+        key = key_of(namespace("structures"), name)  # a console key may hold a space: "a b"
         ttl, pttl = backend.client.ttl(key), backend.client.pttl(key)
         meaning = {-2: "the key is gone (-2: no such key)", -1: "no expiry (-1)"}.get(ttl, f"{ttl} s left")
         st.metric(f"TTL of {name}", meaning, f"PTTL {pttl} ms" if pttl >= 0 else None, delta_color="off")
@@ -91,7 +92,7 @@ def inspector(backend: Backend) -> None:
     if info.encoding is None:
         st.caption(f"The {backend.kind} backend ({backend.caps.server_label}) does not answer OBJECT ENCODING "
                    "or MEMORY USAGE; switch to the embedded backend to see them.")
-    countdown(backend, name, label=f"'{name}'")
+    countdown(backend, name, label=f"'{name}'", where="inspector_")
 
 
 def console(backend: Backend) -> None:

@@ -20,6 +20,7 @@ import redis
 
 from labs.metrics import CommandLog, CommandRecord
 from labs.namespace import DEFAULT_TTL_S, MAX_TTL_S, Namespace, check_ttl
+from labs.safety import DEFAULT_LIMITS
 from labs.structures.console_commands import (COMMANDS, DENIED, FAMILIES, LENGTH_COMMAND, SCRIPT_REASON,
                                               SCRIPTING, ErrorReply, Spec, Status, cli_repr, error_text,
                                               format_reply, shown_form, split_args, strict_int)
@@ -33,7 +34,7 @@ UNKNOWN_REASON = "not a command the lab console allows"
 class ConsoleLimits:
     max_value_bytes: int = 64 * 1024      # per argument
     max_args: int = 1_000                 # words in one command, its name included
-    max_collection_len: int = 10_000      # elements in a list/set/hash/zset/stream after a write
+    max_collection_len: int = DEFAULT_LIMITS.max_collection_len  # elements in a list/set/hash/zset/stream after a write
     rate_commands: int = 30               # at most this many commands …
     rate_window_s: float = 10.0           # … in this sliding window (per console)
     max_block_s: float = 2.0              # BLPOP/BRPOP/BLMOVE wait at most this long

@@ -44,9 +44,18 @@ def _optional(client: Any, *args: Any) -> Any:
         return None
 
 
+def key_of(ns: Namespace, name: str) -> str:
+    """The full key of one of the learner's keys, as SCAN listed it (without the prefix).
+
+    The console may create names ``Namespace.key`` would refuse (``SET "a b" 1``: a space), so the name is
+    appended to the prefix as it is: whatever follows the prefix, the key stays in the learner's namespace.
+    """
+    return ns.prefix + str(name)
+
+
 def inspect_key(client: Any, ns: Namespace, name: str) -> KeyInfo:
-    """Ask the server about ``ns.key(name)``."""
-    key = ns.key(name)
+    """Ask the server about the learner's key ``name``."""
+    key = key_of(ns, name)
     kind = client.type(key)
     kind = kind.decode() if isinstance(kind, bytes) else kind
     if kind == "none":

@@ -80,3 +80,28 @@ def test_key_inspector_lists_the_learners_keys(at):
     assert "chat:history" in inspector.options
     inspector.set_value("chat:history").run()
     assert _metrics(at)["TYPE"] == "list" and _metrics(at)["Length"] == "20"
+
+
+def test_the_inspector_can_show_the_session_key_the_recipe_watches(at):
+    """Found by bench/bench_load.py: with the session recipe's key the only key, the inspector selected it
+    and both countdown toggles had the key ``countdown_session:<token>`` (StreamlitDuplicateElementKey)."""
+    _click(at, "Run: A session token that expires")
+    names = [s for s in at.selectbox if s.label == "Your key"]
+    assert names and any(str(o).startswith("session:") for o in names[0].options)
+    names[0].set_value(next(o for o in names[0].options if str(o).startswith("session:"))).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len([t for t in at.toggle if t.label.startswith("Watch")]) == 2
+
+
+def test_the_inspector_shows_a_console_key_with_a_space(at):
+    """``SET "a b" 1`` is a valid key for redis-cli (and the console); the inspector and its countdown
+    must show it, not raise the Namespace's key-name check."""
+    at.text_input(key="console_line").set_value('SET "a b" 1 EX 60')
+    _click(at, "Send")
+    at.run()  # the inspector tab is drawn before the console's: it lists the new key from the next run
+    names = [s for s in at.selectbox if s.label == "Your key"][0]
+    names.set_value("a b").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["TYPE"] == "string"
+    [t for t in at.toggle if t.label == "Watch 'a b' count down"][0].set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]

@@ -124,3 +124,69 @@ def test_shared_servers_refuse_destructive_commands(shared_backend, command):
     assert pipe.execute() == [b"1"]
     assert backend.client.get(ns.key("survivor")) == b"1" and backend.check() is None
     reset(backend.client, ns)
+
+
+# --------------------------------------------------------------------------- a learner's limits, every shared server
+
+# The experiments that send commands to the learner's own backend (measured by counting them at the
+# defaults); the others start private servers or run simulators, and are covered by their own tests.
+ON_LEARNERS_SERVER = ("first-read", "string-cache-json", "string-ttl-rules", "string-session-token", "string-counter",
+                      "list-queue", "list-chat-history", "hash-profile", "json-vs-hash", "set-followers",
+                      "zset-leaderboard", "rate-limiter", "patterns-compare", "patterns-crossover", "ttl-mechanics")
+
+
+def _lab_experiments():
+    from labs.experiment import load_all
+
+    registry = load_all()
+    return [registry[name] for name in ON_LEARNERS_SERVER if name in registry]
+
+
+def test_every_lab_experiment_runs_under_a_learners_limits(shared_backend):
+    """Each experiment that uses the learner's server runs whole through the learner's guard (rate,
+    sizes, key cap) on embedded, live and the 3-master cluster, and leaves only namespaced keys with a TTL."""
+    from labs.backends import for_learner
+    from labs.safety import LearnerGuard
+
+    ns = Namespace(new_session_id())
+    guard = LearnerGuard(ns)
+    backend = for_learner(shared_backend, guard)
+    assert backend.client is not shared_backend.client
+    ran = []
+    for exp in _lab_experiments():
+        result = exp.run(exp.params_cls(), backend=backend, ns=ns)
+        assert result.metrics, exp.name
+        ran.append(exp.name)
+    assert len(ran) == len(ON_LEARNERS_SERVER), ran
+    assert guard.refused == {}
+    audit = audit_ttls(shared_backend.client, ns)
+    assert audit.keys >= 1 and audit.ok, (audit.without_ttl[:5], audit.over_cap[:5])
+    reset(shared_backend.client, ns)
+
+
+def test_a_learner_over_the_limit_is_refused_on_every_shared_server(shared_backend):
+    """The rate limit and the key cap hold on a cluster too (pipelines and the SCAN recount included)."""
+    from labs.backends import for_learner
+    from labs.safety import LearnerGuard, LimitExceeded, SafetyLimits
+
+    ns = Namespace(new_session_id())
+    guard = LearnerGuard(ns, SafetyLimits(rate_per_s=0.001, burst=30, max_keys=5))
+    client = for_learner(shared_backend, guard).client
+    pipe = client.pipeline(transaction=True)
+    for i in range(5):
+        pipe.set(ns.key(f"k{i}"), i, ex=60)
+    assert len(pipe.execute()) == 5         # a cluster pipeline answers b"OK", a plain one True
+    with pytest.raises(LimitExceeded) as info:
+        client.set(ns.key("sixth"), 1, ex=60)
+    assert info.value.reason == "too-many-keys"
+    shared_backend.client.unlink(ns.key("k0"))
+    client.set(ns.key("sixth"), 1, ex=60)          # the recount found room
+    while True:
+        try:
+            client.get(ns.key("k1"))
+        except LimitExceeded as exc:
+            assert exc.reason == "rate-limit"
+            break
+    assert guard.refused == {"too-many-keys": 1, "rate-limit": 1}
+    assert len(learner_keys(shared_backend.client, ns)) == 5
+    reset(shared_backend.client, ns)
