@@ -154,6 +154,7 @@ def outcome_grid(matrix: pd.DataFrame, index: str) -> go.Figure:
     fig.update_yaxes(autorange="reversed", title="interleaving (R = reader, W = writer)")
     fig.update_xaxes(title="")
     fig.update_layout(height=120 + 32 * len(matrix), legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    return fig
 
 
 # --------------------------------------------------------------------------- semantic cache
