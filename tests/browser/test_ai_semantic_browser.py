@@ -53,7 +53,7 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
     page.context.set_default_timeout(60_000)
     page.goto(app.url(PATH), wait_until="domcontentloaded")
     wait_rendered(page, MODEL_RENDER_MS)
-    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Caching for AI apps")
+    expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Chat memory & semantic cache")
     assert_badge(page, backend)
     where = f"{backend} {PATH}"
     assert_healthy(page, where)
