@@ -2,7 +2,7 @@
 instructor dashboard (class progress, leaderboard, who is active, share links, end workshop).
 
 Learner text (display names) is only ever shown with ``st.dataframe``/``st.text`` or escaped markdown —
-never ``unsafe_allow_html``. The instructor passcode comes from ``$LAB_INSTRUCTOR_PASSCODE`` or
+never rendered as raw HTML. The instructor passcode comes from ``$LAB_INSTRUCTOR_PASSCODE`` or
 ``.streamlit/secrets.toml`` and is compared in constant time (``hmac.compare_digest``); it is never shown.
 """
 from __future__ import annotations

@@ -46,7 +46,8 @@ def _metrics(at: AppTest) -> dict[str, str]:
 @pytest.mark.parametrize("backend", ["sandbox", "embedded"])
 def test_the_stream_and_the_evaluation_run_and_draw(monkeypatch, backend):
     at = _page(monkeypatch, backend)
-    assert not at.exception and [t.label for t in at.tabs] == ["Semantic cache", "Threshold evaluation", "Try it"]
+    assert not at.exception and [t.label for t in at.tabs] == ["Chat memory", "Semantic cache", "Threshold evaluation",
+                                                             "Try it"]
     _click(at, "Run: A query stream through the semantic cache")
     m = _metrics(at)
     assert float(m["hit rate"]) > 0 and "$ saved (simulated)" in m
@@ -97,6 +98,8 @@ def test_without_the_model_the_page_explains_and_the_rest_of_the_app_still_works
     at = _page(monkeypatch, "sandbox")
     assert not at.exception
     assert any("not installed here (missing: torch, sentence_transformers)" in w.value for w in at.warning)
-    assert not [b for b in at.button if b.label.startswith("Run")]
+    # the semantic experiments are gone; the chat tab (no model needed) still runs
+    runs = [b.label for b in at.button if b.label.startswith("Run")]
+    assert runs and not [r for r in runs if "semantic" in r.lower() or "Threshold" in r]
     at.switch_page("app_pages/home.py").run()
     assert not at.exception
