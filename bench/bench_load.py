@@ -90,8 +90,6 @@ class Learner:
     """One browser-less learner: a websocket session that reruns pages and clicks Run buttons."""
 
     def __init__(self, base: str, index: int, rng: random.Random, think_s: float = 0.0) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: F401  (import check)
-
         self.base, self.index, self.rng, self.think_s = base, index, rng, think_s
         self.token = new_resume_token()
         self.sid = session_from_token(self.token)

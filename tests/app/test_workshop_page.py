@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from labs.experiment import load_all
