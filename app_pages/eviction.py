@@ -30,4 +30,5 @@ with tabs[3]:
     recipe("lfu-counter", backend, extra=parts.counter, columns=3)
 with tabs[4]:
     lesson("eviction_fidelity")
-    parts.fidelity(backend)
+    recipe("eviction-fidelity", backend, extra=parts.fidelity, columns=4,
+           progress="Starting private servers and calibrating maxmemory…")

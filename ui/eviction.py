@@ -1,20 +1,17 @@
 """Eviction page pieces: charts for the policy comparison, the miss-ratio curve, the test-lru grid,
-the LFU counter playground, and the real-server replay (with progress and cancel)."""
+the LFU counter playground, and the real-server replay beside the simulator."""
 from __future__ import annotations
 
 import time
 from typing import Any
 
 import numpy as np
-import redis
 import streamlit as st
 
 from labs import charts
 from labs.eviction import fast
 from labs.eviction.experiments import workload_keys
-from labs.experiment import Result, load_all
-from ui.recipes import show_metrics
-from ui.widgets import notes, params_form
+from labs.experiment import Result
 
 
 def comparison(result: Result, _params: Any) -> None:
@@ -72,37 +69,11 @@ def counter(result: Result, _params: Any) -> None:
                                          step=True), width="stretch")
 
 
-def fidelity(backend: Any) -> None:
-    """The real-server replay: like a recipe, with a progress bar and a way to stop it."""
-    exp = load_all()["eviction-fidelity"]
-    st.markdown(f"**{exp.title}** — {exp.summary}")
-    params, submitted = params_form(exp.params_cls, key="recipe_eviction-fidelity", columns=4,
-                                    submit=f"Run: {exp.title}")
-    state_key = "recipe_result_eviction-fidelity"
-    if submitted and params is not None:
-        st.button("Cancel the replay", icon=":material/stop_circle:", key="eviction_fidelity_cancel",
-                  help="Stops the replay; its private servers are shut down.")
-        bar = st.progress(0.0, text="Starting private servers and calibrating maxmemory…")
-        try:
-            st.session_state[state_key] = exp.run(
-                params, backend=backend,
-                on_progress=lambda done, text: bar.progress(min(max(done, 0.0), 1.0), text=text))
-        except ValueError as exc:
-            st.error(str(exc), icon=":material/error:")
-        except (redis.RedisError, OSError) as exc:
-            st.error(f"The private server failed during the replay: {exc}. Run it again; if it keeps failing, "
-                     "try the other server binary.", icon=":material/cloud_off:")
-        bar.empty()
-    elif st.session_state.get("eviction_fidelity_cancel"):
-        st.info("Replay cancelled; its private servers were stopped.", icon=":material/stop_circle:")
-    result = st.session_state.get(state_key)
-    if result is None:
-        return
-    show_metrics(result.metrics, per_row=5)
+def fidelity(result: Result, _params: Any) -> None:
+    """Simulated beside measured hit ratio per configuration, and the full comparison table."""
     frame = result.frames["fidelity"]
     long = frame.melt(id_vars="config", value_vars=["simulated_hit_ratio", "real_hit_ratio"],
                       var_name="source", value_name="hit_ratio")
     long["source"] = long.source.map({"simulated_hit_ratio": "simulated", "real_hit_ratio": "real server (measured)"})
     st.plotly_chart(charts.compare_bars(long, "config", "hit_ratio", "source", y_title="hit ratio"), width="stretch")
     st.dataframe(frame, hide_index=True, width="stretch")
-    notes(result)

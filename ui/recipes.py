@@ -66,10 +66,12 @@ def downloads(name: str, result: Result, params: Any) -> None:
 
 def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
            columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True,
-           show: tuple[str, ...] | None = None) -> Result | None:
+           show: tuple[str, ...] | None = None, progress: str | None = None) -> Result | None:
     """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript.
 
     ``hide`` hides metrics; the URL's ``?hide=`` hides controls (see ``ui.widgets.hidden_controls``).
+    ``progress`` (its first text) is for long runs whose ``run`` takes ``on_progress(fraction, text)``: a
+    progress bar and a Cancel button (any click reruns the script, which stops the run at its next update).
     After a run, the experiment's challenges are judged on it and passes recorded in the learner's progress.
     """
     exp = load_all()[name]
@@ -79,8 +81,14 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
                                     submit=f"Run: {exp.title}", hidden=hidden)
     state_key = f"recipe_result_{name}"
     if submitted and params is not None:
+        extra_kw = {}
+        if progress is not None:
+            st.button("Cancel", icon=":material/stop_circle:", key=f"recipe_cancel_{name}",
+                      help="Stops the run; anything it started is shut down.")
+            bar = st.progress(0.0, text=progress)
+            extra_kw["on_progress"] = lambda done, text: bar.progress(min(max(done, 0.0), 1.0), text=text)
         try:
-            result = exp.run(params, backend=backend, ns=namespace(), log=command_log())
+            result = exp.run(params, backend=backend, ns=namespace(), log=command_log(), **extra_kw)
             st.session_state[state_key] = result
             st.session_state[f"recipe_run_{name}"] = (params, judge_run(name, params, result))
         except ValueError as exc:
@@ -88,6 +96,8 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
         except (redis.RedisError, OSError, BackendError) as exc:  # the server failed mid-run: say so, keep the page
             err = exc if isinstance(exc, BackendError) else classify_error(exc, backend.label)
             st.error(f"{err.message} {err.hint}".strip(), icon=":material/cloud_off:")
+        if progress is not None:
+            bar.empty()
     result: Result | None = st.session_state.get(state_key)
     if result is None:
         return None
