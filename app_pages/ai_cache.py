@@ -2,7 +2,7 @@
 (all-MiniLM-L6-v2, loaded lazily by the semantic tabs only)."""
 import streamlit as st
 
-from ui import chat, semantic
+from ui.ai import chat, semantic
 from ui.backend import current_backend
 
 st.title("Chat memory & semantic cache")

@@ -1,9 +1,9 @@
 """Home: what the course teaches and in which order, your backend, and a first measured experiment."""
 import streamlit as st
 
-from labs import charts
-from labs.backends import BackendError
-from labs.first_read import FirstReadParams, run
+from labs.core import charts
+from labs.core.backends import BackendError
+from labs.home.first_read import FirstReadParams, run
 from ui.backend import current_backend
 from ui.catalog import COURSE, SECTIONS
 from ui.resources import learner_db, seed_notice

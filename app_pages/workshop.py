@@ -1,8 +1,8 @@
 """Workshop: your challenges and progress, a place to try any challenge, and the instructor dashboard."""
 import streamlit as st
 
-from labs import challenges as ch
-from labs.experiment import load_all
+from labs.workshop import challenges as ch
+from labs import load_all
 from ui import workshop as parts
 from ui.backend import current_backend
 from ui.recipes import recipe

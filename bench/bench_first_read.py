@@ -9,9 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labs.backends import open_embedded, open_sandbox  # noqa: E402
-from labs.db import PrimaryDB, ensure_seeded, default_db_path  # noqa: E402
-from labs.first_read import FirstReadParams, run  # noqa: E402
+from labs.core.backends import open_embedded, open_sandbox  # noqa: E402
+from labs.core.db import PrimaryDB, ensure_seeded, default_db_path  # noqa: E402
+from labs.home.first_read import FirstReadParams, run  # noqa: E402
 
 SAMPLES = 300
 

@@ -13,7 +13,7 @@ the drawing is skipped. On a 2-core machine, 30 Chromium pages would spend the c
 and plotly and measure the browsers, not the app; AppTest sessions in threads would bypass the server's
 websocket and session handling. The browser path itself is covered by tests/browser.
 
-Each learner has a resume token (``?learner=…``, labs/resume.py), so its namespace ``lab:{id}:`` is
+Each learner has a resume token (``?learner=…``, labs/workshop/resume.py), so its namespace ``lab:{id}:`` is
 known. Reported: rerun time p50/p95 (page loads and Run clicks apart), errors (exceptions, error
 boxes, disconnects, and learner limits apart), server RSS (from /proc), Redis ``used_memory``, and
 cross-talk: every ``lab:{…}`` a learner was shown must be its own, and every learner key left on Redis
@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from labs.metrics import percentiles  # noqa: E402
-from labs.resume import new_resume_token, session_from_token  # noqa: E402
+from labs.core.metrics import percentiles  # noqa: E402
+from labs.workshop.resume import new_resume_token, session_from_token  # noqa: E402
 
 PAGES = ("", "structures", "patterns")  # the pages whose experiments use the learner's Redis
 SKIP = re.compile(r"Memory by encoding|crash|memory model|Calibrate", re.I)  # private servers: not this bench

@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labs.backends import open_embedded  # noqa: E402
-from labs.metrics import CommandLog, instrument  # noqa: E402
+from labs.core.backends import open_embedded  # noqa: E402
+from labs.core.metrics import CommandLog, instrument  # noqa: E402
 from labs.patterns.compare import CompareParams, run  # noqa: E402
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labs.metrics import percentiles  # noqa: E402
-from labs.namespace import Namespace, new_session_id  # noqa: E402
-from labs.safety import LearnerGuard, limit_client  # noqa: E402
-from labs.servers import PrivateServer  # noqa: E402
+from labs.core.metrics import percentiles  # noqa: E402
+from labs.core.namespace import Namespace, new_session_id  # noqa: E402
+from labs.core.safety import LearnerGuard, limit_client  # noqa: E402
+from labs.core.servers import PrivateServer  # noqa: E402
 
 N = 5_000
 

@@ -23,7 +23,7 @@ os.environ.setdefault("LAB_BACKEND", "sandbox")
 
 import numpy as np  # noqa: E402
 
-from labs.semantic.embedder import normalize  # noqa: E402
+from labs.ai.semantic.embedder import normalize  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -52,7 +52,7 @@ def first_render() -> None:
     start = time.perf_counter()
     at.run()
     second = time.perf_counter() - start
-    from labs.semantic.embedder import default_embedder
+    from labs.ai.semantic.embedder import default_embedder
 
     model = default_embedder()
     print(f"AI-apps page, first render {first:.1f} s (torch {'already' if torch_loaded else 'not yet'} imported; "
@@ -65,11 +65,11 @@ def first_render() -> None:
 
 
 def lookup_with_10k() -> None:
-    from labs.backends import open_embedded
-    from labs.namespace import Namespace
-    from labs.semantic.dataset import load_faq
-    from labs.semantic.embedder import default_embedder
-    from labs.semantic.store import SemanticCache
+    from labs.core.backends import open_embedded
+    from labs.core.namespace import Namespace
+    from labs.ai.semantic.dataset import load_faq
+    from labs.ai.semantic.embedder import default_embedder
+    from labs.ai.semantic.store import SemanticCache
 
     model = default_embedder()
     backend = open_embedded(maxmemory="512mb")
@@ -106,7 +106,7 @@ def lookup_with_10k() -> None:
 
 
 def search_100k() -> None:
-    from labs.semantic.store import NumpyIndex
+    from labs.ai.semantic.store import NumpyIndex
 
     rng = np.random.default_rng(2)
     vectors = normalize(rng.normal(size=(100_000, 384)))

@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labs.backends import open_embedded  # noqa: E402
-from labs.namespace import Namespace, new_session_id  # noqa: E402
-from labs.stampede.real import run_real  # noqa: E402
-from labs.stampede.simulate import SIM_STRATEGIES, SimSpec, simulate  # noqa: E402
-from labs.stampede.strategies import STRATEGIES  # noqa: E402
+from labs.core.backends import open_embedded  # noqa: E402
+from labs.core.namespace import Namespace, new_session_id  # noqa: E402
+from labs.invalidation.stampede.real import run_real  # noqa: E402
+from labs.invalidation.stampede.simulate import SIM_STRATEGIES, SimSpec, simulate  # noqa: E402
+from labs.invalidation.stampede.strategies import STRATEGIES  # noqa: E402
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labs.servers import PrivateServer  # noqa: E402
+from labs.core.servers import PrivateServer  # noqa: E402
 
 
 def server_start_stop(n: int = 10) -> None:

@@ -10,7 +10,9 @@ import argparse
 import json
 import sys
 
-from labs.experiment import knobs, load_all, params_from_strings
+from labs.core.experiment import knobs, params_from_strings
+
+from labs import load_all
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +42,7 @@ def _list() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from labs.backends import BackendError, open_backend, open_default
+    from labs.core.backends import BackendError, open_backend, open_default
 
     registry = load_all()
     if args.name not in registry:

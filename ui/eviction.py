@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from labs import charts
+from labs.core import charts
 from labs.eviction import fast
 from labs.eviction.experiments import workload_keys
-from labs.experiment import Result
+from labs.core.experiment import Result
 
 
 def comparison(result: Result, _params: Any) -> None:

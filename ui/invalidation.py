@@ -8,8 +8,8 @@ import pandas as pd
 import redis
 import streamlit as st
 
-from labs import charts
-from labs.experiment import Result
+from labs.core import charts
+from labs.core.experiment import Result
 from labs.invalidation.race import INTERLEAVINGS, STRATEGIES, RaceRun, describe
 from ui.session import namespace
 

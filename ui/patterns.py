@@ -5,8 +5,8 @@ from typing import Any
 
 import streamlit as st
 
-from labs import charts
-from labs.experiment import Result
+from labs.core import charts
+from labs.core.experiment import Result
 
 SUMMARY_COLUMNS = {"strategy": "strategy", "read_p50_ms": "read p50 (ms)", "read_p95_ms": "read p95 (ms)",
                    "read_p99_ms": "read p99 (ms)", "write_p50_ms": "write p50 (ms)", "write_p99_ms": "write p99 (ms)",

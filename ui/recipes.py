@@ -8,9 +8,10 @@ from typing import Any, Callable
 import redis
 import streamlit as st
 
-from labs.backends import Backend, BackendError, classify_error
-from labs.experiment import Result, knobs, load_all
-from labs.metrics import format_duration_ns
+from labs.core.backends import Backend, BackendError, classify_error
+from labs.core.experiment import Result, knobs
+from labs import load_all
+from labs.core.metrics import format_duration_ns
 from ui.session import command_log, namespace, session_id
 from ui.widgets import hidden_controls, notes, params_form
 from ui.workshop import judge_run, show_verdicts

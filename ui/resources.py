@@ -11,9 +11,9 @@ import os
 import redis
 import streamlit as st
 
-from labs.backends import Backend, open_embedded, open_live, open_sandbox
-from labs.db import PrimaryDB, SeedReport, default_db_path, ensure_seeded
-from labs.servers import ServerUnavailable
+from labs.core.backends import Backend, open_embedded, open_live, open_sandbox
+from labs.core.db import PrimaryDB, SeedReport, default_db_path, ensure_seeded
+from labs.core.servers import ServerUnavailable
 
 
 def _release_embedded(value: tuple[Backend | None, str]) -> None:

@@ -1,16 +1,16 @@
 """The learner's session: an id (the key namespace), a command log, per-session state.
 
-The id is derived from a resume token (``labs.resume``): a new one per browser session, or the one in a
+The id is derived from a resume token (``labs.workshop.resume``): a new one per browser session, or the one in a
 ``?learner=<token>`` link, so the same learner keeps the same keys on another tab, device or replica.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from labs.metrics import CommandLog
-from labs.namespace import Namespace
-from labs.resume import RESUME_PARAM, new_resume_token, session_from_token, valid_token
-from labs.safety import LearnerGuard
+from labs.core.metrics import CommandLog
+from labs.core.namespace import Namespace
+from labs.workshop.resume import RESUME_PARAM, new_resume_token, session_from_token, valid_token
+from labs.core.safety import LearnerGuard
 
 
 def _start() -> None:

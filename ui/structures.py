@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from labs import charts
-from labs.backends import Backend
-from labs.experiment import Result
+from labs.core import charts
+from labs.core.backends import Backend
+from labs.core.experiment import Result
 from labs.structures import zsets
 from labs.structures.inspector import inspect_key, key_of, learner_key_names
 from ui.session import command_log, namespace
@@ -44,7 +44,7 @@ def leaderboard_play(backend: Backend) -> None:
         player = c1.selectbox("Player", zsets.PLAYERS)
         points = c2.number_input("Points", min_value=-1000, max_value=1000, value=50)
         if c3.form_submit_button("Add points (ZINCRBY)"):
-            from labs.metrics import instrument
+            from labs.core.metrics import instrument
 
             score = zsets.add_points(instrument(backend.client, command_log()), key, player, points)
             rank = backend.client.zrevrank(key, player)

@@ -9,11 +9,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from labs import charts
-from labs.experiment import Result
-from labs.jitter import write_keys
-from labs.servers import ServerUnavailable
-from labs.ttl_cost import PRESETS, LeaseParams, load_prices, measure_plan, parse_classes, run_planner
+from labs.core import charts
+from labs.core.experiment import Result
+from labs.ttl.jitter import write_keys
+from labs.core.servers import ServerUnavailable
+from labs.ttl.cost import PRESETS, LeaseParams, load_prices, parse_classes, run_planner
+from labs.ttl.memory import measure_plan
 from ui.recipes import show_metrics
 from ui.session import namespace
 from ui.widgets import notes, params_form

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from labs.experiment import Result, knobs, parse_value
-from labs.metrics import CommandLog, format_duration_ns
-from labs.progress import escape_markdown
+from labs.core.experiment import Result, knobs, parse_value
+from labs.core.metrics import CommandLog, format_duration_ns
+from labs.workshop.progress import escape_markdown
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 

@@ -17,9 +17,10 @@ import pandas as pd
 import redis
 import streamlit as st
 
-from labs import challenges as ch
-from labs.experiment import Result, knobs, load_all
-from labs.progress import (DEFAULT_WORKSHOP_S, ProgressStore, RedisProgress, SessionProgress, check_class_id,
+from labs.workshop import challenges as ch
+from labs.core.experiment import Result, knobs
+from labs import load_all
+from labs.workshop.progress import (DEFAULT_WORKSHOP_S, ProgressStore, RedisProgress, SessionProgress, check_class_id,
                            check_workshop_seconds, escape_markdown)
 from ui.backend import current_backend
 from ui.catalog import available

@@ -18,10 +18,10 @@ import pandas as pd
 from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
 from labs.eviction.simulate import test_lru_grid
-from labs.experiment import Result, check_ranges, knob, register
-from labs.servers import BINARY_CHOICES
-from labs.ttl_cost import DEFAULT_MODEL
-from labs.workload import popularity
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.servers import BINARY_CHOICES
+from labs.ttl.memory import DEFAULT_MODEL
+from labs.core.workload import popularity
 
 PAGE = "app_pages/eviction.py"
 WORKLOADS = ("zipf", "uniform", "zipf + scans", "shifting hot set")
@@ -98,7 +98,7 @@ def _ttls(keys: list[int], fraction: float, seed: int) -> list[float | None]:
 
 
 def key_sizes(keys: list[int], ttls: list[float | None], value_bytes: int, seed: int) -> list[int]:
-    """Bytes each write costs under the TTL lab's memory model (:data:`labs.ttl_cost.DEFAULT_MODEL`):
+    """Bytes each write costs under the TTL lab's memory model (:data:`labs.ttl.memory.DEFAULT_MODEL`):
     a 16-byte name, a value whose size is fixed per key (lognormal around ``value_bytes``, σ 0.8) and
     the expires entry when the key has a TTL."""
     rng = np.random.default_rng(seed + 2)

@@ -122,7 +122,7 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
     samples, capacity_keys, start_unix, wall_s, max_lag_s`` (how late the pacer sent a request at
     worst) and ``keyspace_hits`` (the server's own count, a cross-check of ``hits``).
     """
-    from labs.servers import start_private
+    from labs.core.servers import start_private
 
     n = len(keys)
     if n < 2:

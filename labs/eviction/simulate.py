@@ -12,7 +12,7 @@ import pandas as pd
 from labs.eviction import OPT, make
 from labs.eviction.baselines import LRU, opt_stats
 from labs.eviction.policies import Policy, Stats
-from labs.workload import popularity
+from labs.core.workload import popularity
 
 
 def run_trace(policy: Policy, keys: Sequence, times: Sequence[float] | None = None,
@@ -29,7 +29,7 @@ def run_trace(policy: Policy, keys: Sequence, times: Sequence[float] | None = No
 
 def zipf_trace(requests: int, key_count: int, alpha: float = 1.0, seed: int = 0,
                interval: float = 0.01) -> tuple[list[int], list[float]]:
-    """Keys drawn Zipf(α) over ``key_count`` keys (via :func:`labs.workload.popularity`) and evenly
+    """Keys drawn Zipf(α) over ``key_count`` keys (via :func:`labs.core.workload.popularity`) and evenly
     spaced virtual times, ``interval`` seconds apart."""
     rng = np.random.default_rng(seed)
     keys = rng.choice(key_count, size=requests, p=popularity(key_count, alpha))

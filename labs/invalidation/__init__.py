@@ -1,5 +1,6 @@
 """Keeping a cache correct when the data changes: time- vs event-based invalidation, the delete-vs-set race
-and its fixes, and negative caching. Importing the package registers its experiments (no connection)."""
+and its fixes, and negative caching; hot-key stampedes and their defences live in ``stampede``. Importing the
+package registers its experiments (no connection)."""
 from labs.invalidation import experiments, negative, staleness  # noqa: F401  (register the experiments)
 from labs.invalidation.race import INTERLEAVINGS, RaceRun, race_matrix
 from labs.invalidation.store import RedisCache, VersionedTable, VirtualCache

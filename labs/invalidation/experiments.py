@@ -14,15 +14,15 @@ from typing import Any
 
 import pandas as pd
 
-from labs.backends import open_backend_for
-from labs.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
-from labs.experiment import Result, check_ranges, knob, register
+from labs.core.backends import open_backend_for
+from labs.core.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
+from labs.core.experiment import Result, check_ranges, knob, register
 from labs.invalidation.negative import NegativeCaching
 from labs.invalidation.race import INTERLEAVINGS, STRATEGIES, race_matrix
 from labs.invalidation.store import RedisCache
 from labs.invalidation.strategies import DeleteOnWrite
-from labs.namespace import Namespace, new_session_id
-from labs.structures.common import commands_frame, transcript
+from labs.core.namespace import Namespace, new_session_id
+from labs.core.recipe import commands_frame, transcript
 
 PAGE = "app_pages/invalidation.py"
 MISSING_ID = 999_999

@@ -5,7 +5,7 @@ goes to the database every time (a typo'd link, a scraper walking ids, a deleted
 "not found" sentinel with a *shorter* TTL absorbs them — at a price: when the id is created later, readers
 keep getting "not found" until the sentinel expires. (RFC 2308 does the same for DNS: NXDOMAIN answers are
 cached for the SOA's negative TTL.) A miss is not a None: the sentinel is a cached ``null``, distinct from
-:data:`labs.cache.MISS`.
+:data:`labs.core.cache.MISS`.
 
 Expected (asserted in tests): an id looked up as a Poisson stream of rate λ is queried at rate
 λ / (1 + λ·τ) with a negative TTL τ (one query, then τ of silence, then the wait for the next lookup), so
@@ -19,11 +19,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from labs.cache import MISS
-from labs.experiment import Result, check_ranges, knob, register
+from labs.core.cache import MISS
+from labs.core.experiment import Result, check_ranges, knob, register
 from labs.invalidation.store import VersionedTable, VirtualCache
-from labs.metrics import percentiles
-from labs.workload import popularity
+from labs.core.metrics import percentiles
+from labs.core.workload import popularity
 
 PAGE = "app_pages/invalidation.py"
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import redis
 
-from labs.namespace import Namespace, check_ttl
+from labs.core.namespace import Namespace, check_ttl
 
 STRATEGIES = ("delete first", "update then delete", "lease (Lua)", "versioned (WATCH/MULTI)")
 ENTITY = 123

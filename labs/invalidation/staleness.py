@@ -18,11 +18,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from labs.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, register
 from labs.invalidation.store import VersionedTable, VirtualCache
 from labs.invalidation.strategies import STRATEGIES
-from labs.metrics import percentiles
-from labs.workload import popularity
+from labs.core.metrics import percentiles
+from labs.core.workload import popularity
 
 PAGE = "app_pages/invalidation.py"
 

@@ -3,7 +3,7 @@ and a versioned table standing in for the primary database in simulations.
 
 The invalidation strategies (:mod:`labs.invalidation.strategies`) only call ``get``/``set``/``delete``,
 so the same strategy code runs on a virtual clock (hours of traffic in a second, no sleeps) and against
-a real server (namespaced keys, ``SET … EX``). A lookup that finds nothing returns :data:`labs.cache.MISS`,
+a real server (namespaced keys, ``SET … EX``). A lookup that finds nothing returns :data:`labs.core.cache.MISS`,
 never ``None``: a cached ``null`` is a legitimate value (negative caching stores one).
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from labs.cache import MISS
-from labs.namespace import Namespace, check_ttl
+from labs.core.cache import MISS
+from labs.core.namespace import Namespace, check_ttl
 
 
 class VirtualCache:

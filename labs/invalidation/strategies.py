@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labs.cache import MISS
+from labs.core.cache import MISS
 
 
 class Invalidation:

@@ -12,9 +12,9 @@ from typing import Any
 
 import redis
 
-from labs.cache import cache_aside_read, cache_set
-from labs.db import PrimaryDB
-from labs.namespace import Namespace
+from labs.core.cache import cache_aside_read, cache_set
+from labs.core.db import PrimaryDB
+from labs.core.namespace import Namespace
 
 TABLE = "users"
 FIELD = "bio"                      # the field a write changes

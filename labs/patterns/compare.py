@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labs.backends import open_backend_for
-from labs.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded, load_seed_rows
-from labs.experiment import Result, check_ranges, knob, register
-from labs.metrics import percentiles
-from labs.namespace import Namespace, check_ttl, new_session_id
+from labs.core.backends import open_backend_for
+from labs.core.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded, load_seed_rows
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.metrics import percentiles
+from labs.core.namespace import Namespace, check_ttl, new_session_id
 from labs.patterns.base import FIELD, CacheAside, NoCache, Strategy, WriteThrough
-from labs.servers import fail_fast_options
-from labs.workload import TraceSpec, make_trace
+from labs.core.servers import fail_fast_options
+from labs.core.workload import TraceSpec, make_trace
 
 STRATEGIES = ("no cache", "cache-aside", "write-through", "write-behind")
 

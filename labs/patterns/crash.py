@@ -26,13 +26,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from labs.cache import MISS, cache_get
-from labs.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded
-from labs.experiment import Result, check_ranges, knob, register
-from labs.namespace import Namespace, new_session_id
+from labs.core.cache import MISS, cache_get
+from labs.core.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.namespace import Namespace, new_session_id
 from labs.patterns.base import CACHE_ERRORS, FIELD, TABLE, WriteThrough
 from labs.patterns.write_behind import QUEUES, WriteBehind
-from labs.servers import PrivateServer, ServerUnavailable
+from labs.core.servers import PrivateServer, ServerUnavailable
 
 STRATEGIES = ("write-behind", "write-through")
 AOF = {"appendonly": "yes", "appendfsync": "always"}

@@ -17,12 +17,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from labs.backends import open_backend_for
-from labs.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
-from labs.experiment import Result, check_ranges, knob, register
-from labs.namespace import Namespace, new_session_id
+from labs.core.backends import open_backend_for
+from labs.core.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.namespace import Namespace, new_session_id
 from labs.patterns.base import CacheAside, NoCache
-from labs.workload import TraceSpec, make_trace
+from labs.core.workload import TraceSpec, make_trace
 
 LATENCIES_MS = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import redis
 
-from labs.cache import MISS, cache_get
-from labs.db import PrimaryDB
-from labs.namespace import Namespace, check_ttl
+from labs.core.cache import MISS, cache_get
+from labs.core.db import PrimaryDB
+from labs.core.namespace import Namespace, check_ttl
 from labs.patterns.base import CACHE_ERRORS, FIELD, TABLE, Op, Strategy
 
 QUEUES = ("list", "stream")

@@ -1,15 +1,12 @@
-"""What every structures recipe shares: a timed transcript of the commands it sent, keys shown without
-the learner's prefix, and the lab's lease (TTL) on every key it writes."""
+"""What every structures recipe shares: the lab's namespace, and the recipe runner of :mod:`labs.core.recipe`
+bound to it."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
-import pandas as pd
-
-from labs.backends import open_backend_for
-from labs.metrics import CommandLog, instrument
-from labs.namespace import Namespace, new_session_id
+from labs.core.metrics import CommandLog
+from labs.core.namespace import Namespace, new_session_id
+from labs.core.recipe import run_recipe as _run_recipe
 
 LAB = "structures"
 
@@ -19,48 +16,6 @@ def lab_namespace(ns: Namespace | None) -> Namespace:
     return (ns or Namespace(new_session_id())).for_lab(LAB)
 
 
-@contextmanager
-def transcript(client: Any, log: CommandLog | None = None) -> Iterator[tuple[Any, CommandLog]]:
-    """An instrumented client whose commands land in a fresh log (and in ``log``, the page's, if given)."""
-    own = CommandLog(maxlen=10_000)
-    traced = instrument(client, own)
-    if log is not None:
-        traced = instrument(traced, log)
-    yield traced, own
-
-
-def commands_frame(own: CommandLog, ns: Namespace) -> pd.DataFrame:
-    """The transcript as a table: command and reply in redis-cli form, without the learner's key prefix."""
-    rows = [{"command": r.command.replace(ns.prefix, ""), "reply": (r.error or r.reply).replace(ns.prefix, ""),
-             "latency_us": r.elapsed_ns / 1000} for r in own.records()]
-    return pd.DataFrame(rows, columns=["command", "reply", "latency_us"])
-
-
 def run_recipe(backend: Any, ns: Namespace | None, log: CommandLog | None, body: Any) -> Any:
-    """Run ``body(client, ns) -> (metrics, frames, notes)`` on a traced client; return a Result whose
-    ``frames["commands"]`` is the transcript and whose notes say which backend measured it."""
-    from labs.experiment import Result
-
-    backend, opened = open_backend_for(backend)
-    ns = lab_namespace(ns)
-    try:
-        with transcript(backend.client, log) as (client, own):
-            metrics, frames, notes = body(client, ns)
-    finally:
-        for b in opened:
-            b.close()
-    frames = {**frames, "commands": commands_frame(own, ns)}
-    where = f"Sent to the {backend.kind} backend ({backend.caps.server_label}); latencies are measured round trips."
-    return Result(metrics, frames, [*notes, where])
-
-
-def supports(client: Any, *args: Any) -> bool:
-    """Whether the server knows a command form (e.g. GETEX on Redis < 6.2 does not)."""
-    import redis
-
-    try:
-        client.execute_command(*args)
-        return True
-    except redis.ResponseError as exc:
-        text = str(exc).lower()
-        return not ("unknown command" in text or "syntax error" in text or "unknown subcommand" in text)
+    """Run a structures recipe (see :func:`labs.core.recipe.run_recipe`) in this lab's namespace."""
+    return _run_recipe(backend, ns, log, body, lab=LAB)

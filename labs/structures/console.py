@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import redis
 
-from labs.metrics import CommandLog, CommandRecord
-from labs.namespace import DEFAULT_TTL_S, MAX_TTL_S, Namespace, check_ttl
-from labs.safety import DEFAULT_LIMITS
+from labs.core.metrics import CommandLog, CommandRecord
+from labs.core.namespace import DEFAULT_TTL_S, MAX_TTL_S, Namespace, check_ttl
+from labs.core.safety import DEFAULT_LIMITS
 from labs.structures.console_commands import (COMMANDS, DENIED, FAMILIES, LENGTH_COMMAND, SCRIPT_REASON,
                                               SCRIPTING, ErrorReply, Spec, Status, cli_repr, error_text,
                                               format_reply, shown_form, split_args, strict_int)

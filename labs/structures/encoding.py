@@ -23,10 +23,10 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from labs.experiment import Result, check_ranges, knob, register
-from labs.metrics import CommandLog, instrument
-from labs.namespace import Namespace
-from labs.servers import BINARY_CHOICES, PrivateServer, start_private
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.metrics import CommandLog, instrument
+from labs.core.namespace import Namespace
+from labs.core.servers import BINARY_CHOICES, PrivateServer, start_private
 from labs.structures.common import lab_namespace
 
 STRUCTURES = ("hash", "list", "set", "intset", "zset")

@@ -19,11 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from labs.backends import open_backend_for
-from labs.experiment import Result, check_ranges, knob, register
-from labs.metrics import CommandLog, cli_form
-from labs.namespace import Namespace, check_ttl
-from labs.structures.common import commands_frame, lab_namespace, transcript
+from labs.core.backends import open_backend_for
+from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.metrics import CommandLog, cli_form
+from labs.core.namespace import Namespace, check_ttl
+from labs.core.recipe import commands_frame, transcript
+from labs.structures.common import lab_namespace
 from labs.structures.encoding import lp_entry_bytes
 
 PROFILES: dict[int, dict[str, str]] = {

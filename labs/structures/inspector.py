@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from labs.namespace import Namespace
+from labs.core.namespace import Namespace
 
 _LENGTH = {"list": "LLEN", "hash": "HLEN", "set": "SCARD", "zset": "ZCARD", "string": "STRLEN", "stream": "XLEN"}
 

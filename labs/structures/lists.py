@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from labs.experiment import check_ranges, knob, register
-from labs.namespace import DEFAULT_TTL_S
+from labs.core.experiment import check_ranges, knob, register
+from labs.core.namespace import DEFAULT_TTL_S
 from labs.structures.common import run_recipe
 
 PAGE = "app_pages/structures.py"

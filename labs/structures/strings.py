@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 import redis
 
-from labs.db import load_seed_rows
-from labs.experiment import check_ranges, knob, register
-from labs.namespace import DEFAULT_TTL_S
-from labs.structures.common import run_recipe, supports
+from labs.core.db import load_seed_rows
+from labs.core.experiment import check_ranges, knob, register
+from labs.core.namespace import DEFAULT_TTL_S
+from labs.core.recipe import supports
+from labs.structures.common import run_recipe
 
 PAGE = "app_pages/structures.py"
 

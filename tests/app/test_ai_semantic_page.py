@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from labs.semantic import dataset
-from labs.semantic.embedder import model_problem
+from labs.ai.semantic import dataset
+from labs.ai.semantic.embedder import model_problem
 from ui.catalog import ROOT
 
 PAGE = "app_pages/ai_cache.py"

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from streamlit.testing.v1 import AppTest
 
-from labs.experiment import load_all
+from labs import load_all
 from ui.catalog import ROOT
 from ui.workshop import share_link
 
@@ -130,7 +130,7 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
     second, again = _run_preset(monkeypatch, query)
     assert again == metrics
     exp = load_all()["eviction-compare"]
-    from labs.backends import open_sandbox
+    from labs.core.backends import open_sandbox
 
     headless = exp.run(exp.params_cls(capacity=1100, seed=3), backend=open_sandbox()).metrics
     assert headless == metrics
@@ -142,7 +142,7 @@ def test_a_bad_value_in_a_link_is_ignored_with_a_message(monkeypatch):
     at, metrics = _run_preset(monkeypatch, {"recipe_eviction-compare_capacity": "lots",
                                             "hide": "eviction-compare.capacity"})
     assert "capacity must be a whole number" in _texts(at, "warning")
-    from labs.backends import open_sandbox
+    from labs.core.backends import open_sandbox
 
     exp = load_all()["eviction-compare"]
     assert metrics == exp.run(exp.params_cls(), backend=open_sandbox()).metrics

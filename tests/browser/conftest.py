@@ -129,7 +129,7 @@ def preseed(env: dict[str, str]) -> None:
     banner in the README screenshot); the sandbox app still covers the first-launch path. Best effort:
     if this fails, the app seeds the file itself.
     """
-    subprocess.run([sys.executable, "-c", "from labs.db import ensure_seeded; ensure_seeded()"],
+    subprocess.run([sys.executable, "-c", "from labs.core.db import ensure_seeded; ensure_seeded()"],
                    cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False)
 
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from labs.semantic import dataset  # noqa: E402
-from labs.semantic.embedder import model_problem  # noqa: E402
+from labs.ai.semantic import dataset  # noqa: E402
+from labs.ai.semantic.embedder import model_problem  # noqa: E402
 from tests.browser.test_browser import (  # noqa: E402
     SCREENSHOTS, assert_badge, assert_clean_log, assert_healthy, expect, full_screenshot, open_tab, rerun_after,
     wait_charts, wait_rendered)

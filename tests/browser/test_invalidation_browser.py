@@ -38,7 +38,7 @@ def open_invalidation(app, page, backend: str) -> None:
 
 
 def registered_titles() -> set[str]:
-    from labs.experiment import load_all
+    from labs import load_all
 
     return {e.title for e in load_all().values() if e.page == PAGE_FILE}
 

@@ -75,7 +75,7 @@ _RECIPE_METRICS_JS = """(panel, title) => {
 
 def structure_titles() -> set[str]:
     """The titles of every experiment registered for this page (each must have its Run button)."""
-    from labs.experiment import load_all
+    from labs import load_all
 
     return {e.title for e in load_all().values() if e.page == PAGE_FILE}
 

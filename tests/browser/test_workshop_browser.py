@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from labs.challenges import CHALLENGES  # noqa: E402
+from labs.workshop.challenges import CHALLENGES  # noqa: E402
 from tests.browser.conftest import App, app_env  # noqa: E402
 from tests.browser.test_browser import (  # noqa: E402
     SCREENSHOTS, assert_clean_log, assert_healthy, expect, full_screenshot, open_page, open_tab, rerun_after)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from labs.servers import PrivateServer, ServerUnavailable
+from labs.core.servers import PrivateServer, ServerUnavailable
 from tests.support import skip_or_fail
 
 SLOTS = 16384
@@ -14,7 +14,7 @@ SLOTS = 16384
 @pytest.fixture(params=["sandbox", "embedded"], scope="module")
 def backend(request):
     """The two backends every machine has (a module may override this, e.g. to add $REDIS_URL)."""
-    from labs.backends import open_embedded, open_sandbox
+    from labs.core.backends import open_embedded, open_sandbox
 
     b = open_sandbox() if request.param == "sandbox" else open_embedded(maxmemory="64mb")
     yield b

@@ -22,7 +22,7 @@ from collections import Counter
 
 import pytest
 
-from labs.safety import _CREATES
+from labs.core.safety import _CREATES
 from tests.browser.conftest import browser, page, redis_url, start_app  # noqa: F401  (fixtures)
 from tests.browser.test_browser import (assert_badge, assert_clean_log, assert_healthy, check_console_live,
                                         click_run_buttons, open_page, pages)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from labs.backends import Backend, open_embedded, open_live, open_sandbox
-from labs.first_read import FirstReadParams, run
-from labs.namespace import Namespace, audit_ttls, learner_keys, new_session_id, reset
+from labs.core.backends import Backend, open_embedded, open_live, open_sandbox
+from labs.home.first_read import FirstReadParams, run
+from labs.core.namespace import Namespace, audit_ttls, learner_keys, new_session_id, reset
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,7 @@ def test_a_cluster_seed_node_url_opens_a_cluster_client(cluster_url):
                                      ("SHUTDOWN", "NOSAVE")])
 def test_shared_servers_refuse_destructive_commands(shared_backend, command):
     """Never FLUSHALL/FLUSHDB/KEYS/CONFIG SET/DEBUG/SHUTDOWN a server the learner does not own alone."""
-    from labs.backends import ForbiddenCommand
+    from labs.core.backends import ForbiddenCommand
 
     backend = shared_backend
     ns = Namespace(new_session_id())
@@ -136,7 +136,7 @@ ON_LEARNERS_SERVER = ("first-read", "string-cache-json", "string-ttl-rules", "st
 
 
 def _lab_experiments():
-    from labs.experiment import load_all
+    from labs import load_all
 
     registry = load_all()
     return [registry[name] for name in ON_LEARNERS_SERVER if name in registry]
@@ -145,8 +145,8 @@ def _lab_experiments():
 def test_every_lab_experiment_runs_under_a_learners_limits(shared_backend):
     """Each experiment that uses the learner's server runs whole through the learner's guard (rate,
     sizes, key cap) on embedded, live and the 3-master cluster, and leaves only namespaced keys with a TTL."""
-    from labs.backends import for_learner
-    from labs.safety import LearnerGuard
+    from labs.core.backends import for_learner
+    from labs.core.safety import LearnerGuard
 
     ns = Namespace(new_session_id())
     guard = LearnerGuard(ns)
@@ -166,8 +166,8 @@ def test_every_lab_experiment_runs_under_a_learners_limits(shared_backend):
 
 def test_a_learner_over_the_limit_is_refused_on_every_shared_server(shared_backend):
     """The rate limit and the key cap hold on a cluster too (pipelines and the SCAN recount included)."""
-    from labs.backends import for_learner
-    from labs.safety import LearnerGuard, LimitExceeded, SafetyLimits
+    from labs.core.backends import for_learner
+    from labs.core.safety import LearnerGuard, LimitExceeded, SafetyLimits
 
     ns = Namespace(new_session_id())
     guard = LearnerGuard(ns, SafetyLimits(rate_per_s=0.001, burst=30, max_keys=5))

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from labs import chat
-from labs import chat_experiments as exps
-from labs.backends import Backend, open_embedded, open_live
-from labs.namespace import Namespace, audit_ttls, learner_keys, new_session_id, reset
+from labs.ai import chat
+from labs.ai import chat_experiments as exps
+from labs.core.backends import Backend, open_embedded, open_live
+from labs.core.namespace import Namespace, audit_ttls, learner_keys, new_session_id, reset
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,7 @@ def test_a_collected_instrumented_copy_leaves_a_cluster_client_working(cluster_u
     command log wraps the client on every rerun) used to leave the shared client with no default node."""
     import gc
 
-    from labs.metrics import CommandLog, instrument
+    from labs.core.metrics import CommandLog, instrument
 
     backend = open_live(cluster_url)
     try:

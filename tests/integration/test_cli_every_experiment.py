@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labs.experiment import load_all
+from labs import load_all
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from labs.backends import guard_shared, open_live
-from labs.namespace import DEFAULT_TTL_S, Namespace, new_session_id
-from labs.servers import PrivateServer
+from labs.core.backends import guard_shared, open_live
+from labs.core.namespace import DEFAULT_TTL_S, Namespace, new_session_id
+from labs.core.servers import PrivateServer
 from labs.structures.console import ConsoleLimits, SafeConsole
 
 pytestmark = pytest.mark.integration

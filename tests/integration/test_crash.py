@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import pytest
 
-from labs import servers
+from labs.core import servers
 from labs.patterns.base import FIELD, TABLE
 from labs.patterns.crash import CrashParams, run
-from labs.servers import ServerUnavailable, find_server_binary
+from labs.core.servers import ServerUnavailable, find_server_binary
 from tests.support import skip_or_fail
 
 pytestmark = pytest.mark.integration

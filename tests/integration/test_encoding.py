@@ -15,8 +15,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from labs import servers
-from labs.backends import open_sandbox
+from labs.core import servers
+from labs.core.backends import open_sandbox
 from labs.structures import encoding
 from labs.structures.encoding import EncodingParams, needs_real_server, run, sample_sizes
 
@@ -169,7 +169,7 @@ def test_no_server_binary_is_a_clear_value_error(monkeypatch):
 
 
 def test_needs_real_server_speaks_for_the_sandbox_only(private_server):
-    from labs.backends import Backend, probe
+    from labs.core.backends import Backend, probe
 
     message = needs_real_server(open_sandbox())
     assert message and "sandbox" in message and "MEMORY USAGE" in message

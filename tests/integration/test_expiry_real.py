@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from labs.expiry import RealExpiryParams, run_real
-from labs.servers import ServerUnavailable, find_server_binary
+from labs.ttl.expiry import RealExpiryParams, run_real
+from labs.core.servers import ServerUnavailable, find_server_binary
 from tests.support import skip_or_fail
 
 pytestmark = pytest.mark.integration

@@ -8,15 +8,15 @@ from __future__ import annotations
 import pytest
 
 from labs.invalidation.race import INTERLEAVINGS, race_matrix
-from labs.namespace import Namespace, learner_keys, new_session_id
-from labs.stampede.real import run_real
+from labs.core.namespace import Namespace, learner_keys, new_session_id
+from labs.invalidation.stampede.real import run_real
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(params=["embedded", "live"], scope="module")
 def real_backend(request):
-    from labs.backends import open_embedded, open_live
+    from labs.core.backends import open_embedded, open_live
 
     if request.param == "embedded":
         b = open_embedded(maxmemory="64mb")

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from labs.backends import BackendError, open_live
-from labs.cache import cache_aside_read
-from labs.servers import PrivateServer
+from labs.core.backends import BackendError, open_live
+from labs.core.cache import cache_aside_read
+from labs.core.servers import PrivateServer
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from labs.llm import LLMError, OpenAICompatibleLLM, Pricing, SimulatedLLM, approx_tokens, llm_from_env
+from labs.ai.llm import LLMError, OpenAICompatibleLLM, Pricing, SimulatedLLM, approx_tokens, llm_from_env
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):

@@ -12,9 +12,9 @@ import shutil
 
 import pytest
 
-from labs.servers import PrivateServer, ServerBinary, ServerUnavailable
-from labs.ttl_cost import (DEFAULT_MODEL, REDIS_7_0_MODEL, CalibrationParams, calibrate, measure_growth,
-                           run_calibration, server_identity)
+from labs.core.servers import PrivateServer, ServerBinary, ServerUnavailable
+from labs.ttl.memory import (DEFAULT_MODEL, REDIS_7_0_MODEL, CalibrationParams, calibrate, measure_growth,
+                             run_calibration, server_identity)
 from tests.support import skip_or_fail
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,8 @@ def test_the_calibration_experiment_reports_its_server_and_errors():
 def test_measure_a_plan_for_real_matches_the_model():
     """The planner's "measure for real": each preset class written at its planned sizes to a private
     server; the default model (calibrated on the same kind of server) is within 15 % per class."""
-    from labs.ttl_cost import PRESETS, measure_plan
+    from labs.ttl.cost import PRESETS
+    from labs.ttl.memory import measure_plan
 
     table = measure_plan(list(PRESETS), keys_per_class=2_000)
     assert list(table["class"]) == [c.name for c in PRESETS]

@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from labs.backends import open_embedded, open_live, open_sandbox
-from labs.db import LatencyModel, PrimaryDB
-from labs.namespace import Namespace, audit_ttls, new_session_id, reset
+from labs.core.backends import open_embedded, open_live, open_sandbox
+from labs.core.db import LatencyModel, PrimaryDB
+from labs.core.namespace import Namespace, audit_ttls, new_session_id, reset
 from labs.patterns import compare, crossover
 from labs.patterns.base import CacheAside
 

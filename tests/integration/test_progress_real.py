@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from labs.backends import Backend, open_embedded, open_live
-from labs.namespace import MAX_TTL_S, new_session_id
-from labs.progress import RedisProgress
+from labs.core.backends import Backend, open_embedded, open_live
+from labs.core.namespace import MAX_TTL_S, new_session_id
+from labs.workshop.progress import RedisProgress
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_redis_killed_during_a_workshop(monkeypatch):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from labs.servers import PrivateServer, ServerUnavailable
+    from labs.core.servers import PrivateServer, ServerUnavailable
     from ui.catalog import ROOT
 
     try:

@@ -4,7 +4,7 @@ Two real ``streamlit run app.py`` servers on different ports share ``REDIS_URL``
 two replicas behind a load balancer would. A learner works on replica A (a recipe, a console write),
 copies the resume link from A's sidebar, and opens it on replica B: same namespace, same keys. A second
 learner on B sees none of them. Nothing the app needs lives only in one process: the key namespace is
-derived from the resume token (labs/resume.py), the keys live in Redis.
+derived from the resume token (labs/workshop/resume.py), the keys live in Redis.
 """
 from __future__ import annotations
 

@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from labs.namespace import Namespace, audit_ttls
-from labs.semantic.embedder import model_problem
-from labs.semantic.guard import contrast_guard
-from labs.semantic.store import SemanticCache, has_search
+from labs.core.namespace import Namespace, audit_ttls
+from labs.ai.semantic.embedder import model_problem
+from labs.ai.semantic.guard import contrast_guard
+from labs.ai.semantic.store import SemanticCache, has_search
 from tests.support import skip_or_fail
 
 if model_problem():
@@ -28,14 +28,14 @@ DISABLE = "How do I disable two-factor authentication?"
 
 @pytest.fixture(scope="module")
 def model():
-    from labs.semantic.embedder import default_embedder
+    from labs.ai.semantic.embedder import default_embedder
 
     return default_embedder()
 
 
 @pytest.fixture(params=["sandbox", "embedded", "live"], scope="module")
 def backend(request):
-    from labs.backends import open_embedded, open_live, open_sandbox
+    from labs.core.backends import open_embedded, open_live, open_sandbox
 
     if request.param == "live":
         url = os.environ.get("REDIS_URL", "")

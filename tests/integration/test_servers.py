@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from labs import servers
-from labs.backends import open_default
-from labs.servers import PrivateServer, ServerUnavailable
+from labs.core import servers
+from labs.core.backends import open_default
+from labs.core.servers import PrivateServer, ServerUnavailable
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def _crashing_app(start_in_thread: bool) -> subprocess.Popen:
     script = textwrap.dedent(f"""
         import os, signal, sys, threading, time
         sys.path.insert(0, {str(ROOT)!r})
-        from labs.servers import PrivateServer
+        from labs.core.servers import PrivateServer
         holder = {{}}
         def start():
             holder["s"] = PrivateServer(maxmemory="16mb").start()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.namespace import Namespace, audit_ttls, new_session_id, reset
+from labs.core.namespace import Namespace, audit_ttls, new_session_id, reset
 from labs.structures import lists, sets, strings, zsets
 from labs.structures.inspector import inspect_key, learner_key_names
 

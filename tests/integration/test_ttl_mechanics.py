@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from labs.namespace import DEFAULT_TTL_S, Namespace, audit_ttls, new_session_id, reset
-from labs.ttl_mechanics import TTLMechanicsParams, run, ttl_of
+from labs.core.namespace import DEFAULT_TTL_S, Namespace, audit_ttls, new_session_id, reset
+from labs.ttl.mechanics import TTLMechanicsParams, run, ttl_of
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,1 @@
+"""The AI apps page's two halves: chat memory (``chat``) and the semantic cache (``semantic``)."""

@@ -1,0 +1,268 @@
+"""Semantic-cache page pieces: the model (loaded lazily, once, on this page only), the query-stream
+recipe, the threshold evaluation view and the try-it box."""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import redis
+import streamlit as st
+
+from labs.core import charts
+from labs.core.backends import Backend, BackendError, classify_error
+from labs.core.experiment import Result
+from labs.ai.llm import LLMError, Pricing, llm_from_env
+from labs.ai.semantic import evaluate
+from labs.ai.semantic.dataset import DatasetError, embed_cached, load_faq
+from labs.ai.semantic.embedder import Embedder, ModelUnavailable, cosine_distance, default_embedder, model_problem
+from labs.ai.semantic.guard import contrast_guard
+from labs.ai.semantic.store import NumpyIndex, SemanticCache
+from ui.recipes import recipe, show_metrics
+from ui.session import namespace
+from ui.widgets import lesson
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+TENANTS = ("tenant-1", "tenant-2")
+
+
+@st.cache_resource(show_spinner="Loading the embedding model all-MiniLM-L6-v2 (once per app process, a few seconds)…")
+def _model() -> Embedder:
+    return default_embedder()
+
+
+@st.cache_data(show_spinner=False)
+def _faq() -> pd.DataFrame:
+    return load_faq()
+
+
+def ready() -> tuple[Embedder, pd.DataFrame] | None:
+    """The model and the dataset, or None after a message saying what is missing (never a traceback)."""
+    problem = model_problem()
+    if problem is None:
+        try:
+            embedder = _model()
+        except ModelUnavailable as exc:
+            problem = str(exc)
+    if problem:
+        st.warning(f"{problem} The rest of the course works without it. (On Streamlit Community Cloud the "
+                   "CPU build of torch and ~600 MB of RAM are needed: see the README.)", icon=":material/memory:")
+        return None
+    try:
+        return embedder, _faq()
+    except DatasetError as exc:
+        st.warning(str(exc), icon=":material/dataset:")
+        return None
+
+
+def threshold_slider(key: str, default: float) -> float:
+    """A similarity slider with the same threshold in RedisVL's cosine-distance units beside it."""
+    left, right = st.columns([3, 1])
+    sim = left.slider("Similarity threshold (a hit needs similarity ≥ this)", 0.0, 1.0, float(default), 0.01, key=key,
+                      help="Cosine similarity: 1 = same direction, 0 = unrelated.")
+    right.metric("= cosine distance (RedisVL)", f"≤ {cosine_distance(sim):.2f}",
+                 help="Redis and RedisVL thresholds are cosine DISTANCE = 1 − similarity, from 0 to 2.")
+    return sim
+
+
+# --------------------------------------------------------------------------- tab 1: the stream
+
+def stream_tab(backend: Backend) -> None:
+    lesson("ai_semantic_intro")
+    if ready() is None:
+        return
+    recipe("semantic-stream", backend, extra=_stream_view, columns=4,
+           show=("hit_rate", "wrong_answers", "precision", "llm_calls", "saved_usd", "embed_p50_ms",
+                 "search_p50_ms", "p50_with_cache_ms"),
+           labels={"saved_usd": "$ saved (simulated)", "embed_p50_ms": "embed p50 (ms)",
+                   "search_p50_ms": "search p50 (ms)", "p50_with_cache_ms": "p50 per question (ms)"})
+
+
+def _stream_view(result: Result, _params: Any) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.line_chart(result.frames["cumulative"], "query", "usd", "setup", x_title="question",
+                                        y_title="LLM $ spent so far (simulated)"), width="stretch")
+    right.plotly_chart(charts.latency_ecdf(result.frames["latency"], "ms", "setup", x_title="time per question (ms)"),
+                       width="stretch")
+    st.dataframe(result.frames["by_kind"], hide_index=True, width="stretch")
+    frame = result.frames["queries"]
+    wrong = frame[frame.outcome == "hit, WRONG answer"]
+    if len(wrong):
+        st.markdown("**Wrong answers served** — the cached question was close enough, but meant something else:")
+        st.dataframe(wrong[["question", "nearest", "similarity", "tenant"]], hide_index=True, width="stretch")
+    with st.expander("Every question of the stream"):
+        st.dataframe(frame, hide_index=True, width="stretch")
+
+
+# --------------------------------------------------------------------------- tab 2: evaluation
+
+def evaluation_tab(backend: Backend) -> None:
+    lesson("ai_semantic_threshold")
+    if ready() is None:
+        return
+    recipe("semantic-threshold", backend, extra=_evaluation_view, columns=4,
+           show=("recommended_threshold", "recommended_distance", "test_precision", "test_hit_rate",
+                 "test_precision_contrast_guard", "test_hit_rate_contrast_guard", "test_precision_both_guards",
+                 "test_hit_rate_both_guards", "test_precision_at_half_hit_rate",
+                 "test_precision_at_half_hit_rate_both_guards", "enable_vs_disable_2fa", "reset_vs_change_password"),
+           labels={"test_precision_contrast_guard": "test precision, contrast guard",
+                   "test_hit_rate_contrast_guard": "test hit rate, contrast guard",
+                   "test_precision_both_guards": "test precision, both guards",
+                   "test_hit_rate_both_guards": "test hit rate, both guards",
+                   "test_precision_at_half_hit_rate": "test precision at hit rate 0.5, no guard",
+                   "test_precision_at_half_hit_rate_both_guards": "test precision at hit rate 0.5, both guards"})
+
+
+def _evaluation_view(result: Result, _params: Any) -> None:
+    scored, swept, table = result.frames["scored"], result.frames["sweep"], result.frames["table"]
+    rec = float(result.metrics["recommended_threshold"])
+    st.markdown("**The threshold table** (test split, never used to choose a threshold)")
+    shown = table.assign(precision=table.precision.round(3), hit_rate=table.hit_rate.round(3),
+                         distance=table.distance.round(2))
+    st.dataframe(shown[["setting", "threshold", "distance", "guard", "kind", "queries", "hit_rate", "right_hits",
+                        "wrong_answers", "precision"]], hide_index=True, width="stretch")
+    st.markdown("**Move the threshold** — everything below redraws from the stored scores, nothing is re-embedded.")
+    sim = threshold_slider("semantic_eval_threshold", rec)
+    guard = st.radio("Guard", evaluate.GUARDS, index=3, horizontal=True, key="semantic_eval_guard",
+                     help="Contrast words: refuse a hit whose questions differ in enable/disable, add/remove … "
+                          "Domain filter: only match entries of the question's own help section.")
+    test = scored[scored.split == "test"]
+    show_metrics({k: v for k, v in evaluate.rates(test, sim, guard).items()
+                  if k in ("hit_rate", "precision", "wrong_answers", "f1")},
+                 {"hit_rate": "hit rate (test)", "precision": "precision (test)",
+                  "wrong_answers": "wrong answers (test)", "f1": "F1 (test)"})
+    st.dataframe(evaluate.by_kind(test, sim, guard), hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.similarity_histogram(scored, sim), width="stretch")
+    part = swept[(swept.split == "test") & (swept.guard == guard)]
+    right.plotly_chart(charts.threshold_sweep(part, {"seed 0.95": evaluate.SEED_THRESHOLD,
+                                                     f"recommended {rec:.2f}": rec}), width="stretch")
+    st.markdown("**Precision at the same hit rate** (test split, every threshold): a guard is worth having "
+                "when its line sits above the others.")
+    st.plotly_chart(charts.precision_vs_hit_rate(swept[swept.split == "test"]), width="stretch")
+    st.dataframe(result.frames["same_hit_rate"].round(3), hide_index=True, width="stretch")
+    st.markdown("**A day of traffic** (the mix above; test-split rates; LLM price and latency simulated)")
+    st.plotly_chart(charts.savings_vs_wrong(result.frames["economics"]), width="stretch")
+    hard = test[test.kind == "hard_negative"].sort_values("similarity", ascending=False)
+    st.markdown("**The hardest negatives** — closest to a cached question that means something else:")
+    st.dataframe(hard[["question", "nearest", "similarity", "guard_reason"]].head(15), hide_index=True,
+                 width="stretch")
+
+
+# --------------------------------------------------------------------------- tab 3: try it
+
+def _cache(backend: Backend, embedder: Embedder, faq: pd.DataFrame) -> SemanticCache:
+    """This learner's try-it cache on this backend, pre-filled with the FAQ for both tenants."""
+    key = f"semantic_try_cache_{backend.kind}_{backend.label}"
+    cache = st.session_state.get(key)
+    if cache is None:
+        cache = SemanticCache(backend.client, namespace("semantic"), embedder, index="auto", caps=backend.caps,
+                              name="try")
+        cache.load()
+        st.session_state[key] = cache
+    canon = faq[faq.kind == "canonical"]
+    short = isinstance(cache.index, NumpyIndex) and len(cache.index) < len(TENANTS) * len(canon)
+    if short or not st.session_state.get(key + "_filled"):  # first use, or entries expired / reset since
+        vectors, _ = embed_cached(embedder, list(canon.question))
+        for tenant in TENANTS:
+            cache.store_many(list(canon.question), list(canon.answer), tenant, vectors=vectors)
+        st.session_state[key + "_filled"] = True
+    return cache
+
+
+def _simulated_answers(embedder: Embedder, faq: pd.DataFrame):
+    vectors, _ = embed_cached(embedder, list(faq.question))
+
+    def answer(question: str) -> str:
+        sims = vectors @ embedder.embed([question])[0]
+        best = int(np.argmax(sims))
+        if sims[best] >= 0.75:
+            return str(faq.answer.iloc[best])
+        return f"(A simulated LLM's answer to: {question})"
+
+    return answer
+
+
+def try_tab(backend: Backend) -> None:
+    lesson("ai_semantic_try")
+    found = ready()
+    if found is None:
+        return
+    embedder, faq = found
+    sim = threshold_slider("semantic_try_threshold", 0.80)
+    left, right = st.columns(2)
+    tenant = left.selectbox("Asked by", TENANTS, key="semantic_try_tenant",
+                            help="Each tenant (customer) only ever matches its own cache entries.")
+    guard = right.toggle("Contrast guard", value=True, key="semantic_try_guard")
+    with st.form("semantic_try"):
+        question = st.text_input("Your question", value="How can I change my password?", key="semantic_try_q")
+        asked = st.form_submit_button("Ask", type="primary", icon=":material/send:")
+    if asked:
+        try:
+            st.session_state["semantic_try_result"] = _ask(backend, embedder, faq, question, tenant, sim, guard)
+        except ValueError as exc:
+            st.error(str(exc), icon=":material/error:")
+        except LLMError as exc:
+            st.error(str(exc), icon=":material/cloud_off:")
+        except (redis.RedisError, OSError, BackendError) as exc:
+            err = exc if isinstance(exc, BackendError) else classify_error(exc, backend.label)
+            st.error(f"{err.message} {err.hint}".strip(), icon=":material/cloud_off:")
+    shown = st.session_state.get("semantic_try_result")
+    if shown:
+        _show_answer(shown)
+
+
+def _ask(backend: Backend, embedder: Embedder, faq: pd.DataFrame, question: str, tenant: str, sim: float,
+         guard: bool) -> dict:
+    question = question.strip()
+    if not question:
+        raise ValueError("Type a question first.")
+    if len(question) > 500:
+        raise ValueError("Keep the question under 500 characters.")
+    cache = _cache(backend, embedder, faq)
+    cache.guard = contrast_guard if guard else None
+    look = cache.check(question, tenant, threshold=sim, k=5)
+    llm = None
+    if not look.hit:
+        model = llm_from_env(_simulated_answers(embedder, faq), pricing=Pricing(), rng=random.Random())
+        llm = model.answer(question)
+        cache.store(question, llm.text, tenant, vector=look.vector)
+    key = look.best.key if look.hit else cache.entry_key(tenant, question)
+    fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in backend.client.hgetall(key).items()}
+    entry = {name: (f"<{len(value)} bytes: {len(value) // 4} float32>" if name == "vector"
+                    else value.decode() if isinstance(value, bytes) else str(value)) for name, value in fields.items()}
+    return {"look": look, "llm": llm, "index": cache.index.kind, "backend": backend.label, "key": key,
+            "entry": entry, "ttl": backend.client.ttl(key)}
+
+
+def _show_answer(shown: dict) -> None:
+    look, llm = shown["look"], shown["llm"]
+    if look.hit:
+        st.success(f"**Cache hit** (similarity {look.best.similarity:.3f}, distance {look.best.distance:.3f}) — "
+                   f"answer of the cached question “{look.best.prompt}”:\n\n{look.answer}", icon=":material/bolt:")
+    else:
+        why = f" The nearest entry was refused by the guard ({look.rejected_by})." if look.rejected_by else ""
+        label = "simulated LLM" if llm.simulated else f"LLM {llm.model}"
+        st.info(f"**Cache miss** — answered by the {label} and stored for next time.{why}\n\n{llm.text}",
+                icon=":material/smart_toy:")
+    cols = st.columns(4)
+    cols[0].metric("Embed (measured)", f"{look.embed_ms:.1f} ms")
+    cols[1].metric("Search (measured)", f"{look.search_ms:.2f} ms")
+    if llm is None:
+        cols[2].metric("LLM", "not called")
+        cols[3].metric("Cost", "$0")
+    else:
+        kind = "simulated" if llm.simulated else "measured"
+        cols[2].metric(f"LLM ({kind})", f"{llm.latency_ms:,.0f} ms")
+        cols[3].metric(f"Cost ({'simulated' if llm.simulated else 'reported usage'})", f"${llm.cost_usd:.5f}")
+    neighbours = pd.DataFrame([{"cached question": n.prompt, "tenant": n.tenant, "similarity": round(n.similarity, 3),
+                                "distance": round(n.distance, 3), "answer": n.answer} for n in look.neighbours])
+    st.markdown(f"**Nearest entries of {look.tenant}** (threshold {look.threshold:.2f} similarity; "
+                f"{shown['index']} on {shown['backend']})")
+    st.dataframe(neighbours, hide_index=True, width="stretch")
+    with st.expander(f"The entry in Redis: HGETALL {shown['key']} (TTL {shown['ttl']} s)", icon=":material/terminal:"):
+        st.dataframe(pd.DataFrame(list(shown["entry"].items()), columns=["field", "value"]), hide_index=True,
+                     width="stretch")
