@@ -1,12 +1,13 @@
 # make run   — set up .venv (only when requirements changed) and start the app on its embedded default
-# make test  — set up .venv with the dev tools and run the whole suite
+# make test  — set up .venv with the dev tools and run the whole suite (what CI runs)
+# make check — the edit-run loop: unit and AppTest tests only, on every core (about 2 min on 2 cores)
 # make bench — run the benchmarks in bench/ (ratios measured side by side in one run)
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test bench clean check-python
+.PHONY: run test check bench clean check-python
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (streamlit 1.67, pandas 3.1 and numpy 2.4 need it)."; exit 1; }
@@ -29,6 +30,9 @@ run: $(VENV)/.stamp-app
 
 test: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest
+
+check: $(VENV)/.stamp-dev
+	$(BIN)/python -m pytest tests/unit tests/app -q -n auto
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python bench/run_all.py
