@@ -13,9 +13,11 @@ import math
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pandas as pd
+
+from labs.core.measures import Measure, describe
 
 
 def knob(default: Any, *, help: str, min: float | None = None, max: float | None = None,
@@ -93,16 +95,25 @@ class Experiment:
     params_cls: type
     run: Callable[..., Result]
     page: str = ""  # the app page that shows it, e.g. "app_pages/home.py"
+    measures: Mapping[str, Measure] = field(default_factory=dict)  # metric and column metadata
+
+    def describe(self, key: str) -> Measure | None:
+        """The label, unit and format of one of this experiment's metrics or table columns."""
+        return describe(self.measures, key)
 
 
 REGISTRY: dict[str, Experiment] = {}
 
 
-def register(name: str, *, title: str, summary: str, params: type, page: str = "") -> Callable:
-    """Decorator: ``@register("first-read", title=..., summary=..., params=FirstReadParams)``."""
+def register(name: str, *, title: str, summary: str, params: type, page: str = "",
+             measures: Mapping[str, Measure] | None = None) -> Callable:
+    """Decorator: ``@register("first-read", title=..., summary=..., params=FirstReadParams, measures={...})``.
+
+    ``measures`` maps metric names and table column names (glob patterns allowed) to :func:`measure`
+    metadata: the words, unit and format a learner reads (see :mod:`labs.core.measures`)."""
 
     def wrap(run: Callable[..., Result]) -> Callable[..., Result]:
-        REGISTRY[name] = Experiment(name, title, summary, params, run, page)
+        REGISTRY[name] = Experiment(name, title, summary, params, run, page, dict(measures or {}))
         return run
 
     return wrap
