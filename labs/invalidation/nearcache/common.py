@@ -15,7 +15,7 @@ from labs.invalidation.nearcache.reader import NearCache, RedisPyReader
 
 REDIS_PY = "redis-py cache_config (Redis ≥ 7.4)"
 TRACKING_CHOICES = (RESP3, REDIRECT, REDIS_PY, NONE)
-PAGE = "app_pages/invalidation.py"
+PAGE = "app_pages/nearcache.py"
 LAB = "nearcache"
 
 

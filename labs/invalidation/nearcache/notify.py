@@ -153,14 +153,14 @@ def missed_while_away(reader: NotifiedCache, writer: Any, ns: Any, p: NotifyPara
     time.sleep(0.05)
     reader.poll()
     heard = sum(1 for _, k, _ in reader.events[before:] if k in keys)
-    stale_reads, stale_for = 0, float("nan")
-    while now[0] <= p.ttl_backstop_s + 1:
+    stale_reads, stale_for, start = 0, float("nan"), now[0]
+    for step in range(1, 13):  # reads every tenth of the backstop, on the virtual clock
+        now[0] = start + step * p.ttl_backstop_s / 10
         values = [reader.read(k)[0] for k in keys]
         stale_reads += sum(v == b"old" for v in values)
         if b"old" not in values:
-            stale_for = now[0]
+            stale_for = round(now[0] - start, 9)
             break
-        now[0] += p.ttl_backstop_s / 10
     return {"changed_while_away": len(keys), "events_heard_after": heard, "stale_reads": stale_reads,
             "stale_for_s": stale_for}
 

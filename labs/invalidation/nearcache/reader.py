@@ -26,7 +26,7 @@ from typing import Any, Callable
 import redis
 from redis.cache import CacheConfig, CacheEntryStatus, DefaultCache
 
-from labs.invalidation.nearcache.links import Link, TrackingUnavailable, connection_factory
+from labs.invalidation.nearcache.links import Link, TrackingUnavailable, connection_factory, refusal
 from labs.invalidation.nearcache.local import LocalCache
 
 LOCAL, REDIS, ABSENT = "local", "redis", "absent"   # where a read was answered
@@ -168,6 +168,9 @@ class RedisPyReader:
             self.client.close()
             raise TrackingUnavailable(f"redis-py refuses its built-in cache on {server}: \"{exc}\" (it checks "
                                       "that HELLO names the server \"redis\" at version 7.4 or later).") from None
+        except redis.ResponseError as exc:  # the server itself refused CLIENT TRACKING
+            self.client.close()
+            raise refusal(exc, server) from None
 
     @property
     def invalidated_keys(self) -> int:

@@ -76,7 +76,7 @@ def through_a_drop(reader: Any, writer: Any, key: str, now: list[float], p: Reco
     writer.set(key, b"v2", ex=600)
     rows = []
     for i in range(1, p.reads + 1):
-        now[0] += p.read_every_ms / 1000
+        now[0] = i * p.read_every_ms / 1000
         got = reader.read(key)
         rows.append({"t_s": now[0], "value": got.value.decode(), "answered_by": got.tier,
                      "stale": got.value != b"v2", "reconnects": reader.reconnects})
