@@ -10,7 +10,6 @@ import streamlit as st
 from labs import load_all
 from labs.core import charts
 from labs.core.experiment import Result
-from labs.workshop.progress import escape_markdown
 
 
 def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Result, Any], None]:
@@ -23,7 +22,7 @@ def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Res
         headline = [(k, v, m) for k, v, m in described if m is not None and m.headline]
         for start in range(0, len(headline), 4):
             for col, (_, value, m) in zip(st.columns(4), headline[start:start + 4]):
-                col.metric(escape_markdown(m.label), m.format(value), help=m.help or None)
+                col.metric(m.label.replace("_", r"\_"), m.format(value), help=m.help or None)
         rest = [(k, v, m) for k, v, m in described if m is None or not m.headline]
         if rest:
             with st.expander("Every number of this run"):
@@ -34,11 +33,15 @@ def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Res
     return show
 
 
-def table(name: str, frame: pd.DataFrame, *, height: int | None = None) -> None:
-    """A result table with each column headed by its label and unit, each value formatted by its measure."""
+def table(name: str, frame: pd.DataFrame, *, height: int | None = None, wrap: bool = False) -> None:
+    """A result table with each column headed by its label and unit, each value formatted by its measure;
+    ``wrap`` shows a small table of sentences whole (``st.table``) instead of a scrolling grid."""
     exp = load_all()[name]
     shown = pd.DataFrame({(exp.describe(c).heading if exp.describe(c) else c):
                           frame[c].map(exp.describe(c).format) if exp.describe(c) else frame[c] for c in frame.columns})
+    if wrap:
+        st.table(shown.set_index(shown.columns[0]))
+        return
     st.dataframe(shown, hide_index=True, width="stretch", **({"height": height} if height else {}))
 
 
@@ -50,7 +53,8 @@ def latency(result: Result, _params: Any) -> None:
     fig = charts.line_chart(sweep[sweep.db_latency_ms > 0], "db_latency_ms", "mean_read_us", "strategy", log_x=True,
                             x_title="database latency (ms, SIMULATED)", y_title="mean read time (µs, log)",
                             vline=cross, vline_text=f"near cache pays from {cross:.3g} ms" if cross else "")
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", dtick=1)
+    fig.update_xaxes(dtick=1)
     st.plotly_chart(fig, width="stretch", key="near_latency_sweep")
     st.markdown("**Where each read was answered** (measured)")
     table("nearcache-latency", result.frames["tiers"])
@@ -103,7 +107,7 @@ def reconnect(result: Result, _params: Any) -> None:
 
 def notifications(result: Result, _params: Any) -> None:
     st.markdown("**Tracking vs keyspace notifications** (the first three rows measured in this run)")
-    table("nearcache-notifications", result.frames["compare"])
+    table("nearcache-notifications", result.frames["compare"], wrap=True)
     delivery = result.frames["delivery"].dropna(subset=["delay_us"])
     left, right = st.columns(2)
     with left:
@@ -113,4 +117,4 @@ def notifications(result: Result, _params: Any) -> None:
                             width="stretch", key="near_notify_ecdf")
     with right:
         st.markdown("**After a reconnect** (events are fire and forget)")
-        table("nearcache-notifications", result.frames["away"])
+        table("nearcache-notifications", result.frames["away"], wrap=True)

@@ -36,6 +36,7 @@ from labs.invalidation.nearcache.reader import ABSENT, LOCAL
 from labs.patterns.crossover import LATENCIES_MS, crossing_point
 
 TABLE, FIELD = "users", "bio"
+SHORT = {RESP3: "RESP3", REDIRECT: "RESP2 + REDIRECT", NONE: "no tracking"}  # for tile labels
 STRATEGIES = ("no cache", "cache-aside (Redis)", "near cache")
 
 
@@ -130,11 +131,12 @@ def _sweep(reads: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float | None]]:
                                        help="Invalidation messages the reader got from the server."),
               "tracking": measure("Tracking used", "text", help="How invalidations reached the reader in this run."),
               "strategy": measure("Reader", "text"), "answered_by": measure("Answered by", "text"),
-              "reads": measure("Reads", "reads"), "median_us": measure("Median", "µs"), "p99_us": measure("p99", "µs"),
+              "reads": measure("Reads", "count"), "median_us": measure("Median", "µs", fmt=",.1f"),
+              "p99_us": measure("p99", "µs", fmt=",.1f"),
               "entity": measure("User id", ""), "measured_us": measure("Measured time", "µs"),
               "db_calls": measure("Database calls", "calls"), "stale": measure("Stale", "yes/no"),
               "db_latency_ms": measure("Database latency (simulated)", "ms"),
-              "mean_read_us": measure("Mean read time", "µs",
+              "mean_read_us": measure("Mean read time", "µs", fmt=",.1f",
                                       help="Measured time plus the simulated latency of each database call."),
           })
 def run_latency(params: NearLatencyParams, *, backend: Any = None, ns: Any = None, log: Any = None,
@@ -224,15 +226,15 @@ def stale_window(reader: Any, writer: Any, key: str, writes: int, timeout_s: flo
           summary="Another client writes a key the reader holds, again and again; the reader reads as fast as it "
                   "can. Time from the write's acknowledgement to the copy being dropped, p50/p99, for both channels.",
           params=StaleWindowParams, page=PAGE, measures={
-              "*: window p50": measure("Stale window p50 — {0}", "µs", headline=True,
+              "*: window p50": measure("Stale window p50 — {0}", "µs", headline=True, fmt=",.1f",
                                        help="From the writer's acknowledged write to the reader dropping its copy."),
-              "*: window p99": measure("Stale window p99 — {0}", "µs", headline=True),
+              "*: window p99": measure("Stale window p99 — {0}", "µs", headline=True, fmt=",.1f"),
               "*: stale reads": measure("Stale reads after the ack — {0}", "reads", headline=True,
                                         help="Reads served from the old copy after the write was acknowledged."),
               "*: fresh after": measure("Fresh read after the window — {0}", "fraction",
                                         help="Share of writes after which the reader's next read returned the new value."),
               "mode": measure("Channel", "text"), "write": measure("Write", ""),
-              "window_us": measure("Stale window", "µs"), "stale_reads_after_ack": measure("Stale reads", "reads"),
+              "window_us": measure("Stale window", "µs", fmt=",.1f"), "stale_reads_after_ack": measure("Stale reads", "reads"),
               "fresh_after": measure("Fresh after", "yes/no"),
           })
 def run_stale_window(params: StaleWindowParams, *, backend: Any = None, ns: Any = None, log: Any = None,
@@ -251,9 +253,10 @@ def run_stale_window(params: StaleWindowParams, *, backend: Any = None, ns: Any 
             rows.insert(0, "mode", used)
             frames.append(rows)
             pct = percentiles(rows.window_us.dropna(), (50, 99))
-            metrics.update({f"{used}: window p50": pct["p50"], f"{used}: window p99": pct["p99"],
-                            f"{used}: stale reads": int(rows.stale_reads_after_ack.sum()),
-                            f"{used}: fresh after": float(rows.fresh_after.mean())})
+            short = SHORT[used]
+            metrics.update({f"{short}: window p50": pct["p50"], f"{short}: window p99": pct["p99"],
+                            f"{short}: stale reads": int(rows.stale_reads_after_ack.sum()),
+                            f"{short}: fresh after": float(rows.fresh_after.mean())})
             if used == NONE:
                 break
     notes.append(f"Measured on {server_name(backend)}, one process: the writer's SET returns, then the reader reads "

@@ -110,7 +110,7 @@ def run_storm(params: StormParams, *, backend: Any = None, ns: Any = None, log: 
                 reader.close()
                 client.delete(hot, cold)
             notes += [n for n in why if n not in notes]
-            label = mode if used != NONE else NONE
+            label = mode if used != NONE else "no tracking"
             rows += [{"mode": label, **r} for r in found]
             metrics.update({f"{label}: hot invalidations/s": found[0]["invalidations_per_s"],
                             f"{label}: read-mostly invalidations/s": found[1]["invalidations_per_s"],

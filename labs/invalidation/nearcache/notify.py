@@ -213,7 +213,7 @@ def _open_target(backend: Any, client: Any, own: CommandLog, log: Any) -> tuple[
 
 
 @register("nearcache-notifications", title="Keyspace notifications as an invalidation channel",
-          summary="On a private server: drop local copies on __keyevent@0__:set/del/expired. Delivery delay, the lag "
+          summary="On a private server: drop local copies on `__keyevent@0__:set`, `:del`, `:expired`. Delivery delay, the lag "
                   "of expired events, what a subscriber misses while disconnected, and tracking side by side.",
           params=NotifyParams, page=PAGE, measures={
               "set_delay_p50_us": measure("Event after a SET, p50", "µs", headline=True,

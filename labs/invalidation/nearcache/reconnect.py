@@ -107,8 +107,9 @@ def run_reconnect(params: ReconnectParams, *, backend: Any = None, ns: Any = Non
             try:
                 private = Backend("private", server.client(), backend.caps, server.url)
                 refused = notes[0].split(" This run fell back")[0] if notes else f"{where} cannot track."
-                rows, metrics, notes = _both_readers(private, instrument(private.client, own), ns.key("reconnect"),
-                                                     logs, params)
+                traced = instrument(private.client, own)
+                traced = instrument(traced, log) if log is not None else traced
+                rows, metrics, notes = _both_readers(private, traced, ns.key("reconnect"), logs, params)
                 notes.insert(0, refused)
                 where = f"a private {server.binary.name} the lab started (your backend cannot track)"
             finally:

@@ -148,7 +148,7 @@ def test_on_the_sandbox_the_latency_lab_falls_back_to_the_ttl_backstop_and_count
 
 def test_on_the_sandbox_every_read_after_a_write_is_stale_without_tracking():
     result = run_stale_window(StaleWindowParams(writes=20), backend=open_sandbox(), ns=Namespace("unit0002"))
-    assert result.metrics[f"{NONE}: stale reads"] == 20 and result.metrics[f"{NONE}: fresh after"] == 0
+    assert result.metrics["no tracking: stale reads"] == 20 and result.metrics["no tracking: fresh after"] == 0
 
 
 def test_storm_on_the_sandbox_hears_nothing_and_serves_stale_hot_reads():
