@@ -81,35 +81,31 @@ class Wire:
         if getattr(self.conn, "_sock", True) is None:
             raise redis.ConnectionError("the reader's connection was closed")
 
-    def call(self, *args: Any) -> Any:
+    def _timed(self, label: tuple, exchange: Callable[[], Any]) -> Any:
         self._alive()
         start = time.perf_counter_ns()
         try:
-            self.conn.send_command(*args)
-            reply = self.conn.read_response()
-        except Exception as exc:
-            for log in self.logs:
-                log.add_raw(args, None, time.perf_counter_ns() - start, str(exc))
-            raise
-        for log in self.logs:
-            log.add_raw(args, reply, time.perf_counter_ns() - start)
-        return reply
-
-    def pipe(self, *commands: tuple) -> list[Any]:
-        """Send several commands in one write and read every reply (one round trip, one log record)."""
-        self._alive()
-        start = time.perf_counter_ns()
-        label = ("PIPELINE",) + tuple(part for cmd in commands for part in (*cmd, ";"))[:-1]
-        try:
-            self.conn.send_packed_command(self.conn.pack_commands(commands))
-            replies = [self.conn.read_response() for _ in commands]
+            reply = exchange()
         except Exception as exc:
             for log in self.logs:
                 log.add_raw(label, None, time.perf_counter_ns() - start, str(exc))
             raise
         for log in self.logs:
-            log.add_raw(label, replies, time.perf_counter_ns() - start)
-        return replies
+            log.add_raw(label, reply, time.perf_counter_ns() - start)
+        return reply
+
+    def call(self, *args: Any) -> Any:
+        def exchange() -> Any:
+            self.conn.send_command(*args)
+            return self.conn.read_response()
+        return self._timed(args, exchange)
+
+    def pipe(self, *commands: tuple) -> list[Any]:
+        """Send several commands in one write and read every reply (one round trip, one log record)."""
+        def exchange() -> list[Any]:
+            self.conn.send_packed_command(self.conn.pack_commands(commands))
+            return [self.conn.read_response() for _ in commands]
+        return self._timed(("PIPELINE",) + tuple(part for cmd in commands for part in (*cmd, ";"))[:-1], exchange)
 
     def pending(self) -> bool:
         """Bytes are waiting on the socket (a push, a message, or the end of the connection)."""
