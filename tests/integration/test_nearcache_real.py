@@ -207,3 +207,21 @@ def test_keyspace_notifications_are_at_most_once_and_expired_events_come_when_th
     assert m["expired_events"] == 10 and m["expired_lag_p50_ms"] >= 0
     compare = result.frames["compare"].set_index("aspect")
     assert compare.iloc[1]["tracking"] == "0" and compare.iloc[1]["notifications"] == "20"
+
+
+def test_the_latency_and_storm_labs_track_for_real_on_this_server(real_backend, ns):
+    """With tracking a writer's changes never leave the near cache stale; the hot key is told of far more
+    often than the read-mostly one, and BCAST hears of every write where the default mode hears once per read."""
+    from labs.invalidation.nearcache.experiments import NearLatencyParams, run_latency
+    from labs.invalidation.nearcache.modes import StormParams, run_storm
+
+    near = run_latency(NearLatencyParams(requests=1500, keys=200, write_fraction=0.1, local_capacity=50),
+                       backend=real_backend, ns=ns)
+    assert near.metrics["tracking"] == RESP3 and near.metrics["stale_reads"] == 0
+    assert near.metrics["invalidations"] > 0 and near.metrics["local_hit_ratio"] > 0.3
+    assert near.metrics["local_hit_us"] < near.metrics["redis_hit_us"]
+    storm = run_storm(StormParams(reads=50, writes_per_read=4, cold_every=25), backend=real_backend, ns=ns)
+    rows = storm.frames["storm"].set_index(["mode", "key"])
+    assert rows.loc[("default", "hot (often written)"), "invalidations"] <= 50
+    assert rows.loc[("BCAST PREFIX", "hot (often written)"), "invalidations"] == 201  # every write, the first SET too
+    assert (storm.frames["storm"].stale_reads == 0).all()

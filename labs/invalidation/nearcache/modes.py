@@ -38,8 +38,8 @@ STORM_MODES = {"default": ("NOLOOP",), "BCAST PREFIX": ("BCAST", "PREFIX", "{pre
 
 @dataclass(frozen=True)
 class StormParams:
-    reads: int = knob(500, min=20, max=5000, help="How many times the reader reads each of the two keys.")
-    writes_per_read: int = knob(5, min=1, max=50, help="Writes to the hot key between two reads of it.")
+    reads: int = knob(500, min=20, max=2000, help="How many times the reader reads each of the two keys.")
+    writes_per_read: int = knob(5, min=1, max=20, help="Writes to the hot key between two reads of it.")
     cold_every: int = knob(100, min=2, max=5000, label="read-mostly key written every",
                            help="The read-mostly key is written once per this many reads.")
 
@@ -51,7 +51,7 @@ def storm(reader: Any, writer: Any, hot: str, cold: str, p: StormParams) -> list
     """Run the two keys' traffic; per key: writes, invalidations heard, local hits, Redis reads, per second."""
     for key in (hot, cold):
         writer.set(key, b"0", ex=300)
-    counts = {k: {"writes": 0, "local": 0, "redis": 0, "stale": 0} for k in (hot, cold)}
+    counts = {k: {"writes": 1, "local": 0, "redis": 0, "stale": 0} for k in (hot, cold)}  # the first SET counts
     latest = {hot: b"0", cold: b"0"}
     start = time.perf_counter()
     for i in range(1, p.reads + 1):
