@@ -30,10 +30,11 @@ def test_latency_tiles_carry_units_and_the_sandbox_says_what_fakeredis_lacks(mon
     tiles = _run(at, "Near cache: local hit vs Redis hit vs the database")
     assert tiles["Local hit, median"].endswith(" µs") and tiles["Reads answered locally"].endswith(" %")
     captions = " ".join(c.value for c in at.caption)
-    if backend == "sandbox":
-        assert "unknown command" in captions and tiles["Stale reads (near cache)"] != "0 reads"
-    else:
-        assert "unknown command" not in captions and tiles["Stale reads (near cache)"] == "0 reads"
+    stale = int(tiles["Stale reads (near cache)"].split()[0].replace(",", ""))
+    if backend == "sandbox":  # no tracking: every copy stays stale until the TTL backstop
+        assert "unknown command" in captions and stale > 20
+    else:  # tracking: stale only inside the stale window right after a write (usually none)
+        assert "unknown command" not in captions and stale <= 5
     assert len(at.get("plotly_chart")) == 1
 
 

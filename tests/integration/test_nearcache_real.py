@@ -12,6 +12,7 @@ Source: https://redis.io/docs/latest/develop/reference/client-side-caching/
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -20,7 +21,7 @@ from labs.core.backends import open_embedded, open_live
 from labs.core.metrics import CommandLog
 from labs.core.namespace import Namespace, learner_keys, new_session_id
 from labs.invalidation.nearcache.experiments import stale_window
-from labs.invalidation.nearcache.links import REDIRECT, RESP3, TrackingUnavailable, open_link
+from labs.invalidation.nearcache.links import NONE, REDIRECT, RESP3, TrackingUnavailable, open_link
 from labs.invalidation.nearcache.local import LocalCache
 from labs.invalidation.nearcache.modes import MemoryParams, run_tracking_memory
 from labs.invalidation.nearcache.notify import NotifyParams, run_notifications
@@ -215,13 +216,16 @@ def test_the_latency_and_storm_labs_track_for_real_on_this_server(real_backend, 
     from labs.invalidation.nearcache.experiments import NearLatencyParams, run_latency
     from labs.invalidation.nearcache.modes import StormParams, run_storm
 
-    near = run_latency(NearLatencyParams(requests=1500, keys=200, write_fraction=0.1, local_capacity=50),
-                       backend=real_backend, ns=ns)
-    assert near.metrics["tracking"] == RESP3 and near.metrics["stale_reads"] == 0
+    params = NearLatencyParams(requests=1500, keys=200, write_fraction=0.1, local_capacity=50)
+    near = run_latency(params, backend=real_backend, ns=ns)
+    blind = run_latency(dataclasses.replace(params, tracking=NONE), backend=real_backend, ns=ns)
+    assert near.metrics["tracking"] == RESP3 and blind.metrics["tracking"] == NONE
+    # tracking: a read is stale only inside the stale window right after a write; without it, until the backstop
+    assert near.metrics["stale_reads"] <= 5 < 20 < blind.metrics["stale_reads"]
     assert near.metrics["invalidations"] > 0 and near.metrics["local_hit_ratio"] > 0.3
     assert near.metrics["local_hit_us"] < near.metrics["redis_hit_us"]
     storm = run_storm(StormParams(reads=50, writes_per_read=4, cold_every=25), backend=real_backend, ns=ns)
     rows = storm.frames["storm"].set_index(["mode", "key"])
     assert rows.loc[("default", "hot (often written)"), "invalidations"] <= 50
     assert rows.loc[("BCAST PREFIX", "hot (often written)"), "invalidations"] == 201  # every write, the first SET too
-    assert (storm.frames["storm"].stale_reads == 0).all()
+    assert storm.frames["storm"].stale_reads.sum() <= 5  # only inside the stale window
