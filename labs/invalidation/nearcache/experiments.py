@@ -68,9 +68,9 @@ def _pass(name: str, trace: pd.DataFrame, db: PrimaryDB, writer: Any, key: Any, 
     """One strategy over the whole trace; the reads, timed (reads only), with where each was answered."""
     truth: dict[int, bytes] = {}
     rows = []
-    for op, entity in zip(trace.op, trace.entity.astype(int)):
+    for i, (op, entity) in enumerate(zip(trace.op, trace.entity.astype(int))):
         if op == "write":
-            db.update(TABLE, entity, {FIELD: f"edited at request {len(rows)}"})
+            db.update(TABLE, entity, {FIELD: f"edited at request {i}"})
             if name != "no cache":
                 writer.delete(key(entity))
             truth[entity] = _row(db, entity)[0]
@@ -88,7 +88,10 @@ def _pass(name: str, trace: pd.DataFrame, db: PrimaryDB, writer: Any, key: Any, 
             else:
                 value, _ = _row(db, entity)
                 tier, db_calls = "database", 1
-                (reader.fill if name == "near cache" else lambda k, v, t: writer.set(k, v, ex=t))(key(entity), value, ttl_s)
+                if name == "near cache":
+                    reader.fill(key(entity), value, ttl_s)
+                else:
+                    writer.set(key(entity), value, ex=ttl_s)
         elapsed = time.perf_counter_ns() - start
         rows.append({"strategy": name, "entity": entity, "answered_by": tier, "measured_us": elapsed / 1000,
                      "db_calls": db_calls, "stale": entity in truth and value != truth[entity]})
