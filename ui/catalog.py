@@ -35,6 +35,8 @@ COURSE: tuple[LabEntry, ...] = (
              "When memory is full: every eviction policy on one workload, checked against a real server."),
     LabEntry("Invalidation", "Invalidation & stampedes", "app_pages/invalidation.py", ":material/sync_problem:",
              "Time- vs event-based invalidation, the delete-vs-set race, and hot-key stampedes."),
+    LabEntry("Invalidation", "Near cache", "app_pages/nearcache.py", ":material/bolt:",
+             "A cache inside your app, kept fresh by the server: CLIENT TRACKING, keyspace notifications, costs."),
     LabEntry("AI apps", "Chat memory & semantic cache", "app_pages/ai_cache.py", ":material/psychology:",
              "Chat history in lists, and a semantic cache on a real embedding model."),
     LabEntry("Workshop", "Workshop", "app_pages/workshop.py", ":material/groups:",

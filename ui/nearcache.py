@@ -1,0 +1,120 @@
+"""Near cache page pieces: each experiment's charts and tables, with the words and units its measures
+declare (``labs.core.measures``), and the headline tiles chosen from them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from labs import load_all
+from labs.core import charts
+from labs.core.experiment import Result
+
+
+def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Result, Any], None]:
+    """An ``extra`` for ``recipe(..., metrics=False)``: the run's headline numbers as tiles, each with the
+    label, unit and format its measure declares, the other numbers in a table, then ``extra``."""
+    exp = load_all()[name]
+
+    def show(result: Result, params: Any) -> None:
+        described = [(k, v, exp.describe(k)) for k, v in result.metrics.items()]
+        headline = [(k, v, m) for k, v, m in described if m is not None and m.headline]
+        for start in range(0, len(headline), 4):
+            for col, (_, value, m) in zip(st.columns(4), headline[start:start + 4]):
+                col.metric(m.label.replace("_", r"\_"), m.format(value), help=m.help or None)
+        rest = [(k, v, m) for k, v, m in described if m is None or not m.headline]
+        if rest:
+            with st.expander("Every number of this run"):
+                st.dataframe(pd.DataFrame([{"number": m.heading if m else k, "value": m.format(v) if m else str(v)}
+                                           for k, v, m in rest]), hide_index=True, width="stretch")
+        extra(result, params)
+
+    return show
+
+
+def table(name: str, frame: pd.DataFrame, *, height: int | None = None, wrap: bool = False) -> None:
+    """A result table with each column headed by its label and unit, each value formatted by its measure;
+    ``wrap`` shows a small table of sentences whole (``st.table``) instead of a scrolling grid."""
+    exp = load_all()[name]
+    shown = pd.DataFrame({(exp.describe(c).heading if exp.describe(c) else c):
+                          frame[c].map(exp.describe(c).format) if exp.describe(c) else frame[c] for c in frame.columns})
+    if wrap:
+        st.table(shown.set_index(shown.columns[0]))
+        return
+    st.dataframe(shown, hide_index=True, width="stretch", **({"height": height} if height else {}))
+
+
+def latency(result: Result, _params: Any) -> None:
+    sweep = result.frames["sweep"]
+    cross = result.metrics.get("crossover_near_ms")
+    st.markdown("**Mean read time against the database's latency** — three readers, one trace (Redis and SQLite "
+                "measured; the database latency on the x axis is SIMULATED)")
+    fig = charts.line_chart(sweep[sweep.db_latency_ms > 0], "db_latency_ms", "mean_read_us", "strategy", log_x=True,
+                            x_title="database latency (ms, SIMULATED)", y_title="mean read time (µs, log)",
+                            vline=cross, vline_text=f"near cache pays from {cross:.3g} ms" if cross else "")
+    fig.update_yaxes(type="log", dtick=1)
+    fig.update_xaxes(dtick=1)
+    st.plotly_chart(fig, width="stretch", key="near_latency_sweep")
+    st.markdown("**Where each read was answered** (measured)")
+    table("nearcache-latency", result.frames["tiers"])
+
+
+def stale_window(result: Result, _params: Any) -> None:
+    windows = result.frames["windows"].dropna(subset=["window_us"])
+    if windows.empty:
+        st.warning("No invalidation arrived: without tracking the reader keeps serving its old copy until the "
+                   "TTL backstop.", icon=":material/sync_problem:")
+    else:
+        st.markdown("**Stale window per write** (cumulative distribution; measured)")
+        st.plotly_chart(charts.latency_ecdf(windows, "window_us", "mode",
+                                            x_title="from the writer's acknowledged write to the copy dropped (µs)"),
+                        width="stretch", key="near_stale_ecdf")
+    summary = (result.frames["windows"].groupby("mode", sort=False)
+               .agg(stale_reads_after_ack=("stale_reads_after_ack", "sum"), fresh_after=("fresh_after", "mean"))
+               .reset_index())
+    table("nearcache-stale-window", summary)
+
+
+def storm(result: Result, _params: Any) -> None:
+    frame = result.frames["storm"]
+    st.markdown("**Invalidation messages per second** (measured)")
+    st.plotly_chart(charts.compare_bars(frame, "key", "invalidations_per_s", "mode", y_title="messages / s"),
+                    width="stretch", key="near_storm_bars")
+    table("nearcache-storm", frame)
+
+
+def memory(result: Result, _params: Any) -> None:
+    frame = result.frames["modes"]
+    left, right = st.columns(2)
+    left.markdown("**Keys the server tracks** (INFO tracking_total_keys)")
+    left.plotly_chart(charts.compare_bars(frame, "mode", "tracked_keys", y_title="keys"), width="stretch",
+                      key="near_memory_keys")
+    right.markdown("**Keys never read that the reader was told about**")
+    right.plotly_chart(charts.compare_bars(frame, "mode", "never_read_keys_invalidated", y_title="keys"),
+                       width="stretch", key="near_memory_never")
+    table("nearcache-tracking-memory", frame)
+
+
+def reconnect(result: Result, _params: Any) -> None:
+    timeline = result.frames["timeline"].assign(stale_read=lambda f: f.stale.astype(int))
+    st.markdown("**Stale reads after the drop** (1 = the old value was served; virtual time)")
+    st.plotly_chart(charts.line_chart(timeline, "t_s", "stale_read", "reader", step=True,
+                                      x_title="time after the drop (s, virtual)", y_title="stale read (1 = yes)"),
+                    width="stretch", key="near_reconnect_line")
+    table("nearcache-reconnect", result.frames["timeline"], height=260)
+
+
+def notifications(result: Result, _params: Any) -> None:
+    st.markdown("**Tracking vs keyspace notifications** (the first three rows measured in this run)")
+    table("nearcache-notifications", result.frames["compare"], wrap=True)
+    delivery = result.frames["delivery"].dropna(subset=["delay_us"])
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Event delivery after the write** (measured)")
+        if not delivery.empty:
+            st.plotly_chart(charts.latency_ecdf(delivery, "delay_us", "event", x_title="delay after the ack (µs)"),
+                            width="stretch", key="near_notify_ecdf")
+    with right:
+        st.markdown("**After a reconnect** (events are fire and forget)")
+        table("nearcache-notifications", result.frames["away"], wrap=True)
