@@ -208,7 +208,7 @@ def test_unknown_policy_name():
     with pytest.raises(ValueError):
         make("allkeys-mru", 10)
     assert {"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu",
-            "allkeys-random", "volatile-random", "volatile-ttl", "lru", "lfu", "fifo"} == set(POLICIES)
+            "allkeys-random", "volatile-random", "volatile-ttl", "allkeys-lrm", "volatile-lrm", "lru", "lfu", "fifo"} == set(POLICIES)
     assert opt_stats([1, 2, 1], 1).hits == 0
 
 
