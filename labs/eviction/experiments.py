@@ -233,6 +233,9 @@ def parse_configs(text: str) -> list[tuple[str, int]]:
             continue
         name, _, samples = part.partition(":")
         name = name.strip()
+        if name.endswith("-lrm"):
+            raise ValueError(f"{name!r} exists only in Redis 8.6 and later, and the servers this lab starts refuse "
+                             "it: see the LRU vs LRM tab (simulated). Replay allkeys-lru:5 here instead.")
         if name not in FIDELITY_POLICIES:
             raise ValueError(f"{name!r} cannot be replayed here: choose from {', '.join(FIDELITY_POLICIES)} "
                              "(the trace has no TTLs, so volatile-* would only refuse writes), e.g. allkeys-lru:5.")
