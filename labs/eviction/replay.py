@@ -33,8 +33,13 @@ The mapping from keys to bytes (the simulator counts keys, the server counts ``u
 
 Known differences from the simulator (documented, not corrected): the server evicts *before each
 command* while ``used_memory`` > ``maxmemory`` (so after a fill it briefly holds one key more and the
-new key is itself a candidate), the simulator evicts before the insert; ``dictGetSomeKeys`` samples
-consecutive buckets, the simulator samples uniformly; the server's RNG cannot be seeded, so
+new key is itself a candidate), the simulator evicts before the insert; the server samples whole hash
+buckets from a random position, the simulator samples uniformly — on Redis (and Valkey up to 8.0) with
+``dict.c``'s ``dictGetSomeKeys``, which walks chained buckets whose chains hold the newest key first
+(``dictAddRaw`` inserts at the head), on Valkey 8.1+ (the default valkey 9.1.2 here) with
+``hashtable.c``'s ``hashtableSampleEntries``, which scans buckets of up to 7 keys (plus child buckets)
+from a random cursor and reservoir-samples when a bucket yields more than asked, so no newest-first
+order; the server's RNG cannot be seeded, so
 ``allkeys-random``, the samples and the LFU increments differ run to run; the server's LRU clock is
 refreshed by ``serverCron`` (``hz`` = 10: up to 100 ms late).
 
