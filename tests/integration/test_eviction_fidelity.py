@@ -59,6 +59,13 @@ def test_simulator_matches_a_real_server_within_one_point(binary):
     # the server really was full and evicting, at about the capacity aimed for
     assert (frame.real_evictions > 1_000).all()
     assert ((frame.keys_held > 0.7 * 1_600) & (frame.keys_held < 1.6 * 1_600)).all()
+    # the operator's counters agree with the lab's own count (redis.io INFO: keyspace_hits / keyspace_misses
+    # count key lookups by reads; the replay reads each key once per request with GET)
+    assert ((frame.keyspace_hits + frame.keyspace_misses) == len(keys)).all()
+    assert (abs(frame.keyspace_hits / len(keys) - frame.real_hit_ratio) < 1e-9).all()
+    lfu = frame[frame.policy == "allkeys-lfu"].hot_key_object.iloc[0]
+    assert lfu.startswith("OBJECT FREQ ") and int(lfu.split()[-1]) > 5, lfu   # hot: above LFU_INIT_VAL
+    assert frame[frame.policy == "allkeys-lru"].hot_key_object.str.startswith("OBJECT IDLETIME").all()
     # sampling matters on the real server too: 10 samples beat 1 (redis.io, approximated LRU)
     lru = frame[frame.policy == "allkeys-lru"].set_index("samples").real_hit_ratio
     assert lru[10] > lru[1]
