@@ -79,9 +79,10 @@ def lrm(result: Result, _params: Any) -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.compare_bars(by_kind.round({"read_hit_ratio": 3}), "policy", "read_hit_ratio", "kind",
                                           y_title="read hit ratio (simulated)"), width="stretch")
-    right.plotly_chart(charts.latency_ecdf(result.frames["ages"], "age_s", "policy", log_x=True,
-                                           x_title="age since last write of a cached key (s, simulated)"),
-                       width="stretch")
+    ages = charts.latency_ecdf(result.frames["ages"], "age_s", "policy", log_x=True,
+                               x_title="age since last write of a cached key (s, simulated)")
+    ages.update_layout(yaxis_title="share of cached keys ≤ x")
+    right.plotly_chart(ages, width="stretch")
     st.caption("Right: for each policy, the share of the keys it still holds at the end (y) that were last "
                "written at most x seconds before (a line further left keeps fresher data).")
     st.dataframe(summary, hide_index=True, width="stretch")
