@@ -36,6 +36,7 @@ class Stats:
 
     @property
     def requests(self) -> int:
+        """Reads (hits + misses): the hit ratio's denominator. Write requests are counted in ``writes``."""
         return self.hits + self.misses
 
     @property

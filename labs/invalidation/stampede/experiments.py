@@ -119,8 +119,8 @@ def run_threads(params: StampedeRealParams, *, backend: Any = None, ns: Namespac
              f"{params.recompute_ms:g} ms.",
              f"The lock was released with {' and '.join(releases) or 'nothing (no lock was taken)'}: a "
              "compare-and-delete, so a lock that expired and was taken by another reader is never removed. "
-             "DELIFEQ (Valkey 9.0+) and DELEX … IFEQ (Redis 8.4+) do it without Lua; elsewhere the lab sends the "
-             "classic Lua script.",
+             "DELIFEQ and DELEX … IFEQ do it in one command, without Lua; on a server with neither, the lab sends "
+             "the classic Lua script.",
              "The hot key starts just expired (stale-while-revalidate: just past its soft TTL, the stale copy "
              "still there). XFetch cannot help a key that is already gone — give it steady load to see it refresh "
              "early.",
