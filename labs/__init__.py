@@ -25,7 +25,7 @@ EXPERIMENT_MODULES = (
     "labs.structures.zsets", "labs.structures.encoding",
     "labs.patterns.compare", "labs.patterns.crash", "labs.patterns.crossover",
     "labs.ttl.memory", "labs.ttl.cost", "labs.ttl.jitter", "labs.ttl.expiry", "labs.ttl.mechanics",
-    "labs.eviction.experiments",
+    "labs.eviction.experiments", "labs.eviction.lrm",
     "labs.invalidation", "labs.invalidation.stampede", "labs.ai.chat_experiments", "labs.ai.semantic.experiments",
 )
 

@@ -1,5 +1,5 @@
 """Eviction page pieces: charts for the policy comparison, the miss-ratio curve, the test-lru grid,
-the LFU counter playground, and the real-server replay beside the simulator."""
+the LFU counter playground, LRU against LRM, and the real-server replay beside the simulator."""
 from __future__ import annotations
 
 import time
@@ -67,6 +67,25 @@ def counter(result: Result, _params: Any) -> None:
     right.plotly_chart(charts.line_chart(result.frames["decay"], "idle_minutes", "counter",
                                          x_title="idle minutes", y_title="counter after 100,000 hits",
                                          step=True), width="stretch")
+
+
+def lrm(result: Result, _params: Any) -> None:
+    """Hit ratio per kind of key, and how long ago what each policy kept was last written."""
+    summary = result.frames["summary"]
+    by_kind = summary.melt(id_vars="policy", value_vars=["read_only_hit_ratio", "rewritten_hit_ratio"],
+                           var_name="kind", value_name="read_hit_ratio")
+    by_kind["kind"] = by_kind.kind.map({"read_only_hit_ratio": "reads of read-only keys",
+                                        "rewritten_hit_ratio": "reads of rewritten keys"})
+    left, right = st.columns(2)
+    left.plotly_chart(charts.compare_bars(by_kind.round({"read_hit_ratio": 3}), "policy", "read_hit_ratio", "kind",
+                                          y_title="read hit ratio (simulated)"), width="stretch")
+    ages = charts.latency_ecdf(result.frames["ages"], "age_s", "policy", log_x=True,
+                               x_title="age since last write of a cached key (s, simulated)")
+    ages.update_layout(yaxis_title="share of cached keys ≤ x")
+    right.plotly_chart(ages, width="stretch")
+    st.caption("Right: for each policy, the share of the keys it still holds at the end (y) that were last "
+               "written at most x seconds before (a line further left keeps fresher data).")
+    st.dataframe(summary, hide_index=True, width="stretch")
 
 
 def fidelity(result: Result, _params: Any) -> None:

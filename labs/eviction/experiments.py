@@ -19,6 +19,7 @@ from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
 from labs.eviction.simulate import test_lru_grid
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.servers import BINARY_CHOICES
 from labs.ttl.memory import DEFAULT_MODEL
 from labs.core.workload import popularity
@@ -67,7 +68,8 @@ def parse_policies(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class CompareParams:
-    policies: str = knob(DEFAULT_POLICIES, help="Comma-separated Redis policy names, plus lru, lfu, fifo, opt.")
+    policies: str = knob(DEFAULT_POLICIES, help="Comma-separated Redis policy names (all ten, allkeys-lrm and "
+                         "volatile-lrm included), plus lru, lfu, fifo, opt.")
     workload: str = knob("zipf", choices=WORKLOADS, help="Which keys the requests ask for.")
     requests: int = knob(50_000, min=100, max=2_000_000, help="Requests in the trace.")
     keys: int = knob(5_000, min=10, max=1_000_000, help="Distinct keys.")
@@ -233,6 +235,9 @@ def parse_configs(text: str) -> list[tuple[str, int]]:
             continue
         name, _, samples = part.partition(":")
         name = name.strip()
+        if name.endswith("-lrm"):
+            raise ValueError(f"{name!r} exists only in Redis 8.6 and later, and the servers this lab starts refuse "
+                             "it: see the LRU vs LRM tab (simulated). Replay allkeys-lru:5 here instead.")
         if name not in FIDELITY_POLICIES:
             raise ValueError(f"{name!r} cannot be replayed here: choose from {', '.join(FIDELITY_POLICIES)} "
                              "(the trace has no TTLs, so volatile-* would only refuse writes), e.g. allkeys-lru:5.")
@@ -272,8 +277,37 @@ class FidelityParams:
                              "one client cannot keep that pace. Lengthen the replay or shorten the trace.")
 
 
+FIDELITY_MEASURES = {
+    "largest gap (pp)": measure("Largest gap, real − simulated", "pp", headline=True,
+                                help="Over the configurations: the biggest hit-ratio difference."),
+    "*: real − simulated (pp)": measure("Real − simulated hit ratio — {0}", "pp", headline=True,
+                                        help="Measured hit ratio minus the simulator's, same trace and capacity."),
+    "config": measure("Configuration", "text", help="maxmemory-policy and maxmemory-samples."),
+    "policy": measure("Policy", "text", help="maxmemory-policy."),
+    "samples": measure("maxmemory-samples", "samples", help="Keys sampled per eviction."),
+    "simulated_hit_ratio": measure("Hit ratio, simulated", "fraction", help="The lab's simulator (SIMULATED)."),
+    "real_hit_ratio": measure("Hit ratio, real server", "fraction", help="GETs that found the key (MEASURED)."),
+    "difference_pp": measure("Real − simulated", "pp", help="Hit ratio difference in percentage points."),
+    "simulated_evictions": measure("Evictions, simulated", "keys", help="Keys the simulator evicted."),
+    "real_evictions": measure("Evictions, real (evicted_keys)", "keys", help="INFO stats evicted_keys at the end."),
+    "keyspace_hits": measure("Read hits, server count (keyspace_hits)", "reads", help="INFO stats: reads that found their key (server's count)."),
+    "keyspace_misses": measure("Read misses, server count (keyspace_misses)", "reads", help="INFO stats: reads that found no key."),
+    "hot_key_object": measure("Most requested key, OBJECT FREQ or IDLETIME", "text",
+                              help="OBJECT FREQ under LFU, OBJECT IDLETIME otherwise, at the end of the replay."),
+    "keys_held": measure("Keys held (median)", "keys", help="DBSIZE once a second after the first eviction."),
+    "held_min": measure("Keys held, lowest", "keys", help="DBSIZE once a second after the first eviction."),
+    "held_max": measure("Keys held, highest", "keys", help="DBSIZE once a second after the first eviction."),
+    "keys_at_end": measure("Keys at the end", "keys", help="DBSIZE after the last request."),
+    "bytes_per_key": measure("Bytes per key (calibrated)", "bytes/key", help="used_memory growth ÷ keys written."),
+    "maxmemory": measure("maxmemory", "bytes", help="What the lab set: baseline + capacity × bytes per key."),
+    "max_lag_s": measure("Pacer lag, worst", "s", help="How late the replay sent a request at worst."),
+    "server": measure("Server", "text", help="The private server's name and version."),
+}
+
+
 @register("eviction-fidelity", title="Run it on a real server", params=FidelityParams, page=PAGE,
-          summary="The same trace replayed on a private real server and in the simulator: hit ratios side by side.")
+          summary="The same trace replayed on a private real server and in the simulator: hit ratios side by side.",
+          measures=FIDELITY_MEASURES)
 def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                  on_progress: Any = None) -> Result:
     from labs.eviction.replay import compare
@@ -293,6 +327,9 @@ def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None,
              "SIMULATED beside it: the same trace, the same timestamps, and the number of keys the server really "
              "held (DBSIZE once a second after the first eviction: the 'keys_held' column), since maxmemory is "
              "in bytes and can only aim at a key count.",
+             "The operator's counters, read from each server at the end: INFO stats keyspace_hits and keyspace_misses "
+             "(the server's own count of reads that found or missed their key: its hit ratio is hits ÷ (hits + misses)), "
+             "evicted_keys, and OBJECT FREQ (LFU) or OBJECT IDLETIME (LRU, random) of the most requested key.",
              "The server's random choices cannot be seeded, so a gap of a few tenths of a point is noise; "
              "bench/bench_eviction_fidelity.py runs the long version (100,000 keys, capacity 10,000)."]
     return Result(metrics, {"fidelity": frame}, notes)

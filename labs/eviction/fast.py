@@ -1,12 +1,13 @@
 """The compiled fast path: the same policies as the pure-Python reference, in numba, on arrays.
 
-Every policy of :data:`labs.eviction.POLICIES` (the eight Redis ``maxmemory-policy`` values and the
+Every policy of :data:`labs.eviction.POLICIES` (the ten Redis 8.6 ``maxmemory-policy`` values and the
 exact ``lru``, ``lfu`` and ``fifo`` baselines) is re-implemented here step for step — the eviction
-pool of ``evict.c``, the 1-second LRU clock, the Morris LFU counter with decay, the swap-remove key
-lists that sampling draws from, passive expiry — and draws its random numbers from the same
+pool of ``evict.c``, the 1-second LRU clock (stamped by reads and writes for LRU, by writes only for
+LRM), the Morris LFU counter with decay, the swap-remove key lists that sampling draws from, passive
+expiry, overwrites of cached keys by write requests — and draws its random numbers from the same
 :class:`~labs.eviction.prng.SplitMix64` stream in the same order. So for a seed the fast path gives the
-*identical* hits, misses, evictions, rejected writes and expiries as the reference (tests/unit/
-test_eviction_fast.py checks every policy on several workloads). Belady's OPT is a separate kernel.
+*identical* hits, misses, writes, evictions, rejected writes and expiries as the reference (tests/unit/
+eviction/test_eviction_fast.py checks every policy on several workloads). Belady's OPT is a separate kernel.
 
 The exact-LFU heap moves and the exact-LRU list moves are written out where they happen rather than
 called as helpers: factored into ``@njit`` helpers (inlined or not) they measured 2× slower here on the
@@ -31,7 +32,8 @@ import pandas as pd
 from labs.eviction.policies import Stats
 
 CODES = {"noeviction": 0, "allkeys-lru": 1, "volatile-lru": 2, "allkeys-lfu": 3, "volatile-lfu": 4,
-         "allkeys-random": 5, "volatile-random": 6, "volatile-ttl": 7, "lru": 8, "lfu": 9, "fifo": 10}
+         "allkeys-random": 5, "volatile-random": 6, "volatile-ttl": 7, "lru": 8, "lfu": 9, "fifo": 10,
+         "allkeys-lrm": 11, "volatile-lrm": 12}
 OPT = "opt"
 EVPOOL_SIZE = 16
 # numba's fallback "workqueue" threading layer (used when no OpenMP/TBB library is found) must not be
@@ -86,9 +88,11 @@ def _kl_discard(items, pos, count, key):
 
 
 @numba.njit(cache=True)
-def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, log_factor, decay_time,
-              hit_out):
-    """One run of policy ``code``; returns [hits, misses, evictions, rejected_writes, expired]."""
+def _simulate(code, capacity, keys, sizes, times, ttls, writes, nkeys, samples, seed, log_factor, decay_time,
+              hit_out, present_out):
+    """One run of policy ``code``; returns [hits, misses, evictions, rejected_writes, expired, writes].
+    ``writes`` (empty = all reads) marks write requests; ``present_out`` (empty = not wanted) receives
+    which keys are cached at the end."""
     state = np.empty(1, np.uint64)
     state[0] = np.uint64(seed)
     present = np.zeros(nkeys, np.bool_)
@@ -113,20 +117,24 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
     pool_key = np.empty(EVPOOL_SIZE, np.int64)
     pool_n = 0
     chosen = np.empty(max(samples, 1), np.int64)
-    volatile = code == 2 or code == 4 or code == 6 or code == 7
+    volatile = code == 2 or code == 4 or code == 6 or code == 7 or code == 12
+    is_lrm = code == 11 or code == 12
     is_lru = code == 1 or code == 2
+    is_clock = is_lru or is_lrm              # scored by LRU-clock idle time
     is_lfu = code == 3 or code == 4
-    redis_keyspace = 1 <= code <= 7
+    redis_keyspace = 1 <= code <= 7 or is_lrm
     used = 0
-    hits = misses = evictions = rejected = expired = 0
+    hits = misses = evictions = rejected = expired = nwrites = 0
     n = keys.shape[0]
     record = hit_out.shape[0] > 0
     has_sizes = sizes.shape[0] > 0        # empty = every key costs 1
     has_ttls = ttls.shape[0] > 0          # empty = no key has a TTL
+    has_writes = writes.shape[0] > 0      # empty = every request is a read
     for r in range(n):
         key = keys[r]
         now = times[r]
-        # -- lookup (Policy._live, then the hit hook)
+        is_write = has_writes and writes[r] != 0
+        # -- lookup (Policy._live, then the hit or write hook)
         hit = False
         if present[key]:
             if has_ttls and not math.isnan(expire[key]) and now >= expire[key]:
@@ -185,10 +193,22 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
             else:
                 hit = True
         if hit:
-            hits += 1
-            if record:
-                hit_out[r] = 1
-            if is_lru:
+            if is_write:                           # Policy.write on a cached key: overwrite in place
+                nwrites += 1
+                if has_ttls:
+                    if math.isnan(ttls[r]):
+                        expire[key] = np.nan
+                        if redis_keyspace:
+                            _kl_discard(ttl_items, ttl_pos, ttl_n, key)
+                    else:
+                        expire[key] = now + ttls[r]
+                        if redis_keyspace:
+                            _kl_add(ttl_items, ttl_pos, ttl_n, key)
+            else:
+                hits += 1
+                if record:
+                    hit_out[r] = 1
+            if is_lru or (is_lrm and is_write):
                 lru[key] = np.int64(now * 1000.0) // 1000
             elif is_lfu:
                 nowm = (np.int64(now) // 60) & 65535
@@ -240,7 +260,10 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
                     else:
                         break
             continue
-        misses += 1
+        if is_write:
+            nwrites += 1
+        else:
+            misses += 1
         # -- insert (Policy.insert)
         size = sizes[r] if has_sizes else 1
         if size > capacity:
@@ -286,7 +309,7 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
                                 m += 1
                     for j in range(m):
                         cand = ttl_items[chosen[j]] if volatile else all_items[chosen[j]]
-                        if is_lru:
+                        if is_clock:
                             score = float((np.int64(now * 1000.0) // 1000 - lru[cand]) * 1000)
                         elif is_lfu:
                             nowm = (np.int64(now) // 60) & 65535
@@ -385,7 +408,7 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
             _kl_add(all_items, all_pos, all_n, key)
             if not math.isnan(ttl):
                 _kl_add(ttl_items, ttl_pos, ttl_n, key)
-            if is_lru:
+            if is_clock:
                 lru[key] = np.int64(now * 1000.0) // 1000
             elif is_lfu:
                 ldt[key] = (np.int64(now) // 60) & 65535
@@ -415,8 +438,10 @@ def _simulate(code, capacity, keys, sizes, times, ttls, nkeys, samples, seed, lo
                     i = par
                 else:
                     break
-    out = np.empty(5, np.int64)
-    out[0], out[1], out[2], out[3], out[4] = hits, misses, evictions, rejected, expired
+    if present_out.shape[0] > 0:
+        present_out[:] = present
+    out = np.empty(6, np.int64)
+    out[0], out[1], out[2], out[3], out[4], out[5] = hits, misses, evictions, rejected, expired, nwrites
     return out
 
 
@@ -487,8 +512,9 @@ def _opt(keys, nkeys, capacity):
 @numba.njit(cache=True, parallel=True)
 def _curve(codes, capacities, keys, sizes, times, ttls, nkeys, samples, seed, log_factor, decay_time):
     jobs = codes.shape[0] * capacities.shape[0]
-    out = np.zeros((jobs, 5), np.int64)
+    out = np.zeros((jobs, 6), np.int64)
     empty = np.zeros(0, np.uint8)
+    no_present = np.zeros(0, np.bool_)
     for job in numba.prange(jobs):
         code = codes[job // capacities.shape[0]]
         cap = capacities[job % capacities.shape[0]]
@@ -496,8 +522,8 @@ def _curve(codes, capacities, keys, sizes, times, ttls, nkeys, samples, seed, lo
             o = _opt(keys, nkeys, cap)
             out[job, 0], out[job, 1], out[job, 2] = o[0], o[1], o[2]
         else:
-            out[job, :] = _simulate(code, cap, keys, sizes, times, ttls, nkeys, samples, seed,
-                                    log_factor, decay_time, empty)
+            out[job, :] = _simulate(code, cap, keys, sizes, times, ttls, empty, nkeys, samples, seed,
+                                    log_factor, decay_time, empty, no_present)
     return out
 
 
@@ -535,11 +561,31 @@ def _code(name: str) -> int:
 
 
 def run(name: str, capacity: int, keys: Sequence, times: Sequence[float] | None = None,
-        ttls: Sequence | None = None, sizes: Sequence[int] | None = None, *, samples: int = 5,
-        seed: int = 0, lfu_log_factor: float = 10, lfu_decay_time: int = 1,
+        ttls: Sequence | None = None, sizes: Sequence[int] | None = None, *, writes: Sequence | None = None,
+        samples: int = 5, seed: int = 0, lfu_log_factor: float = 10, lfu_decay_time: int = 1,
         record_hits: bool = False) -> Stats | tuple[Stats, np.ndarray]:
     """One trace through one policy: the same :class:`Stats` as ``run_trace(make(name, …), …)``.
-    With ``record_hits`` also a 0/1 array, one entry per request."""
+    ``writes`` marks write requests (true = ``Policy.write``). With ``record_hits`` also a 0/1
+    array, one entry per request."""
+    stats, hits, _ = _run(name, capacity, keys, times, ttls, sizes, writes, samples, seed, lfu_log_factor,
+                          lfu_decay_time, record_hits, False)
+    return (stats, hits) if record_hits else stats
+
+
+def run_detail(name: str, capacity: int, keys: Sequence, times: Sequence[float] | None = None,
+               ttls: Sequence | None = None, sizes: Sequence[int] | None = None, *,
+               writes: Sequence | None = None, samples: int = 5, seed: int = 0, lfu_log_factor: float = 10,
+               lfu_decay_time: int = 1) -> tuple[Stats, np.ndarray, np.ndarray]:
+    """:func:`run` with both per-request arrays: ``(stats, hit, cached)`` — ``hit[i]`` is 1 when read
+    ``i`` hit, ``cached[i]`` is whether request ``i``'s key is still cached after the last request."""
+    if name == OPT:
+        raise ValueError("opt has no per-key state to report; choose a real policy.")
+    return _run(name, capacity, keys, times, ttls, sizes, writes, samples, seed, lfu_log_factor,
+                lfu_decay_time, True, True)
+
+
+def _run(name, capacity, keys, times, ttls, sizes, writes, samples, seed, lfu_log_factor, lfu_decay_time,
+         record_hits, record_cached):
     if capacity < 1:
         raise ValueError(f"capacity must be at least 1, got {capacity}.")
     if samples < 1:
@@ -547,15 +593,20 @@ def run(name: str, capacity: int, keys: Sequence, times: Sequence[float] | None 
     ids, nkeys, s, t, tt = prepare(keys, times, ttls, sizes)
     code = _code(name)
     if code < 0:
+        if writes is not None and np.any(np.asarray(writes, dtype=bool)):
+            raise ValueError("opt (Belady) is defined for reads only; drop it from a trace with writes.")
         o = _opt(ids, nkeys, int(capacity))
-        stats = Stats(hits=int(o[0]), misses=int(o[1]), evictions=int(o[2]))
-        return (stats, np.zeros(0, np.uint8)) if record_hits else stats
+        return Stats(hits=int(o[0]), misses=int(o[1]), evictions=int(o[2])), np.zeros(0, np.uint8), None
+    w = np.zeros(0, np.uint8) if writes is None else np.asarray(writes, dtype=np.uint8)
+    if len(w) and len(w) != len(ids):
+        raise ValueError(f"writes has {len(w)} entries for {len(ids)} requests.")
     hit_out = np.zeros(len(ids) if record_hits else 0, np.uint8)
-    o = _simulate(code, int(capacity), ids, s, t, tt, nkeys, int(samples), int(seed), float(lfu_log_factor),
-                  int(lfu_decay_time), hit_out)
+    present = np.zeros(nkeys if record_cached else 0, np.bool_)
+    o = _simulate(code, int(capacity), ids, s, t, tt, w, nkeys, int(samples), int(seed), float(lfu_log_factor),
+                  int(lfu_decay_time), hit_out, present)
     stats = Stats(hits=int(o[0]), misses=int(o[1]), evictions=int(o[2]), rejected_writes=int(o[3]),
-                  expired=int(o[4]))
-    return (stats, hit_out) if record_hits else stats
+                  expired=int(o[4]), writes=int(o[5]))
+    return stats, hit_out, (present[ids] if record_cached else None)
 
 
 def miss_ratio_curve(policy_names: Iterable[str], keys: Sequence, capacities: Iterable[int], *,
@@ -573,7 +624,7 @@ def miss_ratio_curve(policy_names: Iterable[str], keys: Sequence, capacities: It
         out = _curve(codes, caps, ids, s, t, tt, nkeys, int(samples), int(seed), float(lfu_log_factor),
                      int(lfu_decay_time))
     rows = []
-    for job, (hits, misses, evictions, rejected, _expired) in enumerate(out.tolist()):
+    for job, (hits, misses, evictions, rejected, _expired, _writes) in enumerate(out.tolist()):
         requests = hits + misses
         rows.append({"policy": names[job // len(caps)], "capacity": int(caps[job % len(caps)]),
                      "miss_ratio": misses / requests if requests else 0.0, "hits": hits,
@@ -588,3 +639,4 @@ def warm_up() -> None:
     miss_ratio_curve(list(CODES) + [OPT], keys, [2, 3], times=np.arange(40.0),
                      ttls=[None if k % 2 else 60.0 for k in keys])
     run("allkeys-lru", 3, keys, record_hits=True)
+    run_detail("allkeys-lrm", 3, keys, writes=keys % 3 == 0)

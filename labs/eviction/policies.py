@@ -1,7 +1,9 @@
 """The policy interface every eviction policy implements, its statistics, and a sampleable key set.
 
 Caffeine-simulator style: a policy sees one request at a time — ``access(key, size, now, ttl)`` —
-answers hit or miss, and on a miss inserts the key (cache-aside fill), evicting as needed. Capacity is
+answers hit or miss, and on a miss inserts the key (cache-aside fill), evicting as needed. A request
+may instead be a write, ``write(key, size, now, ttl)`` (a ``SET`` by the application, cached or not):
+it is not a read, so it counts in ``writes``, never as a hit or a miss. Capacity is
 counted in keys (every ``size`` = 1) or in bytes (sizes given). Time is a virtual clock in seconds
 carried by the requests, never the wall clock. Randomness comes from an injected generator (``random.Random``, or the
 :class:`~labs.eviction.prng.SplitMix64` that :func:`labs.eviction.make` uses) so the same seed gives the same run (cachetools-style injection).
@@ -21,7 +23,8 @@ Key = Hashable
 
 @dataclass
 class Stats:
-    """Counters of one run. ``rejected_writes`` are misses whose fill was refused (noeviction, or a
+    """Counters of one run. ``hits`` and ``misses`` count reads; ``writes`` counts write requests.
+    ``rejected_writes`` are fills after a miss, or writes, that were refused (noeviction, or a
     volatile-* policy with nothing evictable — Redis answers such writes with an OOM error)."""
 
     hits: int = 0
@@ -29,9 +32,11 @@ class Stats:
     evictions: int = 0
     rejected_writes: int = 0
     expired: int = 0
+    writes: int = 0
 
     @property
     def requests(self) -> int:
+        """Reads (hits + misses): the hit ratio's denominator. Write requests are counted in ``writes``."""
         return self.hits + self.misses
 
     @property
@@ -90,7 +95,9 @@ class KeyList:
 class Policy:
     """Base class: bookkeeping of sizes, TTLs and statistics; subclasses choose the victim.
 
-    Subclass hooks: ``_on_insert(key, now)``, ``_on_hit(key, now)``, ``_on_delete(key)`` and
+    Subclass hooks: ``_on_insert(key, now)``, ``_on_hit(key, now)``, ``_on_write(key, now)`` (an
+    overwrite of a cached key; by default what a hit does, as Redis's ``lookupKeyWrite`` touches the
+    key like a read), ``_on_expiry_change(key)``, ``_on_delete(key)`` and
     ``_victim(now) -> key | None`` (``None`` = nothing evictable, the write is rejected).
     """
 
@@ -143,6 +150,22 @@ class Policy:
         self.insert(key, size, now, ttl)
         return False
 
+    def write(self, key: Key, size: int = 1, now: float = 0.0, ttl: float | None = None) -> bool:
+        """A write request (``SET key value [EX ttl]``): an absent key is inserted like a fill; a cached
+        key is overwritten in place — its expiry follows ``SET`` (a new TTL, or none) and the policy
+        sees ``_on_write``. The key keeps the size it had: sizes are per key in these traces, so an
+        overwrite never needs room. Returns whether the key is stored afterwards."""
+        self.stats.writes += 1
+        if not self._live(key, now):
+            return self.insert(key, size, now, ttl)
+        if ttl is None:
+            self.expires.pop(key, None)
+        else:
+            self.expires[key] = now + ttl
+        self._on_expiry_change(key)
+        self._on_write(key, now)
+        return True
+
     def insert(self, key: Key, size: int = 1, now: float = 0.0, ttl: float | None = None) -> bool:
         """Write a key that is absent (a ``SET`` after a miss). Returns whether it was stored."""
         if key in self.sizes:                      # an overwrite: drop the old value first
@@ -176,6 +199,12 @@ class Policy:
     def _on_hit(self, key: Key, now: float) -> None:
         pass
 
+    def _on_write(self, key: Key, now: float) -> None:
+        self._on_hit(key, now)
+
+    def _on_expiry_change(self, key: Key) -> None:
+        pass
+
     def _on_delete(self, key: Key) -> None:
         pass
 
@@ -197,5 +226,6 @@ class Policy:
             tracked = list(tracked)
             assert len(tracked) == len(self.sizes) and set(tracked) == set(self.sizes)
         s = self.stats
-        assert s.hits >= 0 and s.misses >= 0 and s.evictions >= 0 and s.rejected_writes <= s.misses
+        assert s.hits >= 0 and s.misses >= 0 and s.evictions >= 0
+        assert s.rejected_writes <= s.misses + s.writes
         return s

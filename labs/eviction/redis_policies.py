@@ -1,6 +1,8 @@
 """Redis-faithful ``maxmemory-policy`` simulators, after ``redis/redis`` ``src/evict.c``.
 
-The eight policies of ``src/server.h`` (``MAXMEMORY_VOLATILE_LRU`` … ``MAXMEMORY_NO_EVICTION``):
+The ten policies of Redis 8.6's ``src/server.h`` (``MAXMEMORY_VOLATILE_LRU`` … ``MAXMEMORY_NO_EVICTION``,
+plus the two LRM policies 8.6 added; Redis 4.0 – 8.4 have the other eight, and so do valkey 9.1.2 and Redis
+7.0.15, which both refuse ``CONFIG SET maxmemory-policy allkeys-lrm`` here):
 
 * ``noeviction`` — ``performEvictions`` returns ``EVICT_FAIL``; the write is rejected (OOM error).
 * ``allkeys-lru`` / ``volatile-lru`` / ``allkeys-lfu`` / ``volatile-lfu`` / ``volatile-ttl`` —
@@ -14,6 +16,12 @@ The eight policies of ``src/server.h`` (``MAXMEMORY_VOLATILE_LRU`` … ``MAXMEMO
   access with ``LRU_CLOCK_RESOLUTION`` = 1000 ms, so idle times are whole seconds; LFU —
   ``255 − LFUDecrAndReturn(o)`` (:mod:`labs.eviction.lfu`); TTL — the sooner the expiry the better
   (``ULLONG_MAX − expire``).
+* ``allkeys-lrm`` / ``volatile-lrm`` (Redis 8.6+, redis/redis#14624) — LRU's pool, clock and idle-time
+  score, but the key's clock is stamped only when the key is *modified* (``keyModified`` →
+  ``updateLRM``: creation, overwrite, any write command), never by a read. A key read constantly but
+  never rewritten ages from its last write and is evicted like an idle one (redis.io "Key eviction",
+  "LRM eviction"). On a read-only cache-aside trace the only writes are the fills, so LRM ranks keys
+  by fill time: a sampled FIFO.
 * ``allkeys-random`` / ``volatile-random`` — ``dictGetRandomKey`` from the keyspace / the expires.
 
 A volatile-* policy with no key carrying a TTL has nothing to evict, so the write fails like under
@@ -76,6 +84,13 @@ class _RedisKeyspace(Policy):
         self.all_keys.add(key)
         if key in self.expires:
             self.ttl_keys.add(key)
+
+    def _on_expiry_change(self, key) -> None:
+        """An overwrite gave the key a TTL or took it away: it joins or leaves ``db->expires``."""
+        if key in self.expires:
+            self.ttl_keys.add(key)
+        else:
+            self.ttl_keys.discard(key)
 
     def _on_delete(self, key) -> None:
         self.all_keys.discard(key)
@@ -172,6 +187,25 @@ class VolatileLRU(_LRUPolicy):
     volatile = True
 
 
+class _LRMPolicy(_LRUPolicy):
+    """LRU's machinery, stamped by writes only (``updateLRM`` in Redis 8.6)."""
+
+    def _on_hit(self, key, now: float) -> None:
+        pass                             # a read leaves the modification time alone
+
+    def _on_write(self, key, now: float) -> None:
+        self.lru[key] = lru_clock(now)
+
+
+class AllKeysLRM(_LRMPolicy):
+    name = "allkeys-lrm"
+
+
+class VolatileLRM(_LRMPolicy):
+    name = "volatile-lrm"
+    volatile = True
+
+
 class _LFUPolicy(_PoolPolicy):
     def __init__(self, capacity: int, *, lfu_log_factor: float = lfu.LFU_LOG_FACTOR_DEFAULT,
                  lfu_decay_time: int = lfu.LFU_DECAY_TIME_DEFAULT, **kw) -> None:
@@ -226,4 +260,7 @@ class VolatileTTL(_PoolPolicy):
 
 REDIS_POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (
     NoEviction, AllKeysLRU, VolatileLRU, AllKeysLFU, VolatileLFU, AllKeysRandom, VolatileRandom,
-    VolatileTTL)}
+    VolatileTTL, AllKeysLRM, VolatileLRM)}
+LRM_POLICIES = ("allkeys-lrm", "volatile-lrm")
+LRM_SERVERS = ("Redis Open Source 8.6 and later; the servers this lab starts (valkey 9.1.2, Redis 7.0.15) "
+               "refuse them")

@@ -33,8 +33,13 @@ The mapping from keys to bytes (the simulator counts keys, the server counts ``u
 
 Known differences from the simulator (documented, not corrected): the server evicts *before each
 command* while ``used_memory`` > ``maxmemory`` (so after a fill it briefly holds one key more and the
-new key is itself a candidate), the simulator evicts before the insert; ``dictGetSomeKeys`` samples
-consecutive buckets, the simulator samples uniformly; the server's RNG cannot be seeded, so
+new key is itself a candidate), the simulator evicts before the insert; the server samples whole hash
+buckets from a random position, the simulator samples uniformly — on Redis (and Valkey up to 8.0) with
+``dict.c``'s ``dictGetSomeKeys``, which walks chained buckets whose chains hold the newest key first
+(``dictAddRaw`` inserts at the head), on Valkey 8.1+ (the default valkey 9.1.2 here) with
+``hashtable.c``'s ``hashtableSampleEntries``, which scans buckets of up to 7 keys (plus child buckets)
+from a random cursor and reservoir-samples when a bucket yields more than asked, so no newest-first
+order; the server's RNG cannot be seeded, so
 ``allkeys-random``, the samples and the LFU increments differ run to run; the server's LRU clock is
 refreshed by ``serverCron`` (``hz`` = 10: up to 100 ms late).
 
@@ -120,7 +125,9 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
     Returns ``hit_ratio, hits, requests, evictions`` (``INFO stats`` ``evicted_keys``),
     ``maxmemory, bytes_per_key, baseline_bytes, keys_at_end, server, version, allocator, policy,
     samples, capacity_keys, start_unix, wall_s, max_lag_s`` (how late the pacer sent a request at
-    worst) and ``keyspace_hits`` (the server's own count, a cross-check of ``hits``).
+    worst), ``keyspace_hits`` / ``keyspace_misses`` (the server's own counts, ``INFO stats``: a cross-check
+    of ``hits``) and ``hot_key_object`` — what an operator would ask about the trace's most requested key at
+    the end: ``OBJECT FREQ`` under an LFU policy, else ``OBJECT IDLETIME`` (neither touches the key).
     """
     from labs.core.servers import start_private
 
@@ -207,9 +214,11 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
         wall_s = time.perf_counter() - t0
         stats = client.info("stats")
         keys_at_end = int(client.dbsize())
+        hot_key_object = _hot_key_object(client, names, keys, policy)
         return {"policy": policy, "samples": samples, "capacity_keys": capacity_keys,
                 "requests": n, "hits": hits, "hit_ratio": hits / n,
                 "evictions": int(stats["evicted_keys"]), "keyspace_hits": int(stats["keyspace_hits"]),
+                "keyspace_misses": int(stats["keyspace_misses"]), "hot_key_object": hot_key_object,
                 "maxmemory": maxmemory, "bytes_per_key": bytes_per_key, "baseline_bytes": baseline,
                 "keys_at_end": keys_at_end, "held_median": int(np.median(held)) if held else keys_at_end,
                 "held_min": min(held, default=keys_at_end), "held_max": max(held, default=keys_at_end),
@@ -218,6 +227,19 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
                 "max_lag_s": max_lag, "seed": seed, "sent_unix": sent, **ident}
     finally:
         server.stop()
+
+
+def _hot_key_object(client: Any, names: list[bytes], keys: Sequence, policy: str) -> str:
+    """``OBJECT FREQ`` (LFU policies) or ``OBJECT IDLETIME`` (the others) of the most requested key, as text;
+    "evicted" when it is not held at the end (redis.io OBJECT FREQ / OBJECT IDLETIME)."""
+    ids, counts = np.unique(np.asarray(keys), return_counts=True)
+    hot = names[list(keys).index(ids[int(np.argmax(counts))])]
+    sub = "FREQ" if "lfu" in policy else "IDLETIME"
+    try:
+        value = client.execute_command("OBJECT", sub, hot)
+    except Exception as exc:                      # e.g. FREQ refused when the policy is not LFU
+        return f"OBJECT {sub}: {exc}"
+    return "evicted" if value is None else f"OBJECT {sub} {int(value)}{' s' if sub == 'IDLETIME' else ''}"
 
 
 def simulate(keys: Sequence, *, policy: str, samples: int = 5, capacity_keys: int,
@@ -241,7 +263,8 @@ def compare(keys: Sequence, *, capacity_keys: int, duration_s: float,
     ``parallel`` replays run at once, each on its own private server (the replays are paced, mostly
     idle, so a few fit on two cores). Columns: ``policy, samples, simulated_hit_ratio,
     real_hit_ratio, difference_pp`` (real − simulated, percentage points), then
-    ``simulated_evictions, real_evictions, keys_held`` (the capacity both ran with) ``, held_min,
+    ``simulated_evictions, real_evictions`` (``INFO stats`` ``evicted_keys``), ``keyspace_hits,
+    keyspace_misses, hot_key_object`` (the operator's counters), ``keys_held`` (the capacity both ran with) ``, held_min,
     held_max, keys_at_end, bytes_per_key, maxmemory, max_lag_s,
     server``.
     """
@@ -283,6 +306,8 @@ def compare(keys: Sequence, *, capacity_keys: int, duration_s: float,
                      "simulated_hit_ratio": sim["hit_ratio"], "real_hit_ratio": r["hit_ratio"],
                      "difference_pp": (r["hit_ratio"] - sim["hit_ratio"]) * 100,
                      "simulated_evictions": sim["evictions"], "real_evictions": r["evictions"],
+                     "keyspace_hits": r["keyspace_hits"], "keyspace_misses": r["keyspace_misses"],
+                     "hot_key_object": r["hot_key_object"],
                      "keys_held": r["held_median"], "held_min": r["held_min"], "held_max": r["held_max"],
                      "keys_at_end": r["keys_at_end"], "bytes_per_key": r["bytes_per_key"],
                      "maxmemory": r["maxmemory"], "max_lag_s": r["max_lag_s"],

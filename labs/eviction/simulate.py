@@ -16,14 +16,16 @@ from labs.core.workload import popularity
 
 
 def run_trace(policy: Policy, keys: Sequence, times: Sequence[float] | None = None,
-              ttls: Sequence[float | None] | None = None, sizes: Sequence[int] | None = None) -> Stats:
-    """Feed every request to ``policy`` (time 0 when ``times`` is None), check invariants, return stats."""
-    access = policy.access
+              ttls: Sequence[float | None] | None = None, sizes: Sequence[int] | None = None,
+              writes: Sequence[bool] | None = None) -> Stats:
+    """Feed every request to ``policy`` (time 0 when ``times`` is None), check invariants, return stats.
+    A request is a read with fill on a miss, or a write where ``writes[i]`` is true."""
+    access, write = policy.access, policy.write
     n = len(keys)
     times = times if times is not None else [0.0] * n
     for i in range(n):
-        access(keys[i], 1 if sizes is None else sizes[i], times[i],
-               None if ttls is None else ttls[i])
+        op = write if writes is not None and writes[i] else access
+        op(keys[i], 1 if sizes is None else sizes[i], times[i], None if ttls is None else ttls[i])
     return policy.finished()
 
 

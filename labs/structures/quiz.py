@@ -167,8 +167,8 @@ SCENARIOS: tuple[Scenario, ...] = (
                     "is two commands; for token → user ID a string with EX is one.",
             "List": "A list is a sequence to RPUSH and LPOP; a token maps to one user ID, so there is "
                     "nothing to push or pop.",
-            "Set": "One set of all tokens cannot expire its members one by one: a key's TTL applies to the "
-                   "whole set.",
+            "Set": "Before Redis 8.12, one set of all tokens cannot expire its members one by one: a key's TTL "
+                   "applies to the whole set (Redis 8.12 added SEXPIRE for set members).",
         },
         commands="SET session:<token> <user id> EX 1800 NX · GET session:<token> · TTL session:<token>",
     ),

@@ -12,7 +12,8 @@ valkey-io/valkey, ``activeExpireCycle``):
   docs describe 20 *random* keys and a 25 % threshold (Redis ≤ 5).
 * A *fast* cycle (≤ 1 ms, at most once per 2 ms, from ``beforeSleep``) is meant to run when the slow one
   hit its time limit *or* the estimated stale share is high; the second trigger compares a 0–1 fraction
-  with a 1–10 percent and never fires in Redis 6.0–8.2 nor in Valkey (redis/redis#15410, fixed by #15412).
+  with a 1–10 percent and never fires in any Redis release from 6.0 until the fix merged in July 2026
+  (redis/redis#15410, fixed by #15412; reported against 8.2.2), nor in Valkey.
 
 What the simulator does: since Redis 6.0 a loop does not sample at random, it continues a *cursor scan*
 of the expires table (``dictScan``/``kvstoreScan``), so each key is looked at once per lap. Keys are
@@ -64,8 +65,9 @@ class ExpiryParams:
                              help="Loops a slow cycle may run at hz 10, effort 1 (its 25 ms time limit); "
                                   "scaled by 10/hz and by the effort's CPU share; a fast cycle gets 1/25.")
     fast_cycle: str = knob("after-time-cap", choices=FAST_MODES, label="fast cycle",
-                           help="When the 1 ms fast cycle runs: after a slow cycle hit its limit (Redis 6.0–8.2, "
-                                "Valkey), also when the stale estimate is high (the fix in redis#15412), or never.")
+                           help="When the 1 ms fast cycle runs: after a slow cycle hit its limit (every Redis from "
+                                "6.0 until redis#15412, and Valkey), also when the stale estimate is high (that fix), "
+                                "or never.")
     stale_read_fraction: float = knob(0.0, min=0.0, max=1.0, label="stale reads",
                                       help="Share of keys read once after their TTL (passive expiry).")
     read_delay_s: float = knob(1.0, min=0.01, max=600.0, unit="s", label="read delay",
@@ -326,7 +328,8 @@ def run(params: ExpiryParams, *, backend: Any = None, ns: Any = None, log: Any =
         "Expired keys still in memory count in DBSIZE and used_memory until a cycle or a read removes them.",
     ]
     if params.fast_cycle == "after-time-cap" and c["time_cap_hits"] == 0:
-        notes.append("No slow cycle hit its time limit, so no fast cycle ran (as in Redis 6.0–8.2 and Valkey).")
+        notes.append("No slow cycle hit its time limit, so no fast cycle ran (as in every Redis from 6.0 until the "
+                     "redis/redis#15412 fix, and in Valkey).")
     return Result(metrics, {"timeline": frame[["t_s", "live", "expired_present", "fraction_stale", "keys_in_db",
                                                "expired_total", "deleted_active", "deleted_passive", "written"]]},
                   notes)

@@ -1,7 +1,10 @@
 """The memory model: what one string key costs in ``used_memory``, measured on a private server.
 
 Bytes per key = ``per_key_bytes + len(key) + len(value) × per_value_byte`` (+ ``ttl_entry_bytes`` when the
-key has a TTL: an entry in the server's ``expires`` dictionary). :func:`calibrate` MEASURES the constants
+key has a TTL: up to Redis 7.x / Valkey 8.0 an entry in the server's ``expires`` dictionary holding the
+time; since Redis 8.0 (redis/redis#13806) and Valkey 8.1 (valkey-io/valkey#1186) the time sits inside the
+key's object and the ``expires`` table only points to it — still +29 B on valkey 9.1.2, +42 B on Redis
+7.0.15 here). :func:`calibrate` MEASURES the constants
 from ``INFO memory`` ``used_memory`` growth on a private server the lab starts (it empties that server
 between measurements, so never a shared one); :func:`measure_plan` checks a lease plan's classes the same
 way. The lease planner (:mod:`labs.ttl.cost`), the eviction lab's byte capacities and the chat lab's

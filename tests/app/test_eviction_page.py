@@ -40,3 +40,14 @@ def test_the_real_server_replay_runs_beside_the_simulator(monkeypatch):
     assert (frame.difference_pp.abs() < 5).all()     # a 3,000-request replay: only loosely close
     assert any("MEASURED on a private" in m.value for m in at.markdown) or \
         any("MEASURED on a private" in str(c.value) for c in at.caption)
+
+
+def test_lru_vs_lrm_tab_runs_and_says_simulated(monkeypatch):
+    at = _eviction(monkeypatch)
+    at.number_input(key="recipe_eviction-lrm_requests").set_value(20_000)
+    [b for b in at.button if b.label == "Run: LRU vs LRM: reads that no longer count"][0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    frame = [d.value for d in at.dataframe if "read_only_hit_ratio" in d.value.columns][0]
+    assert list(frame.policy) == ["allkeys-lru", "allkeys-lrm", "allkeys-lfu"]
+    text = " ".join(str(c.value) for c in at.caption) + " ".join(m.value for m in at.markdown)
+    assert "8.6" in text and "SIMULATED" in text

@@ -50,15 +50,22 @@ def test_simulator_matches_a_real_server_within_one_point(binary):
     gap = frame.set_index(["policy", "samples"]).difference_pp
     one_sample = gap.pop(("allkeys-lru", 1))
     assert (gap.abs() < 1.0).all(), gap
-    # One sample is where the simulator's uniform sampling and the server's bucket walk differ most:
-    # Redis 7's dictGetSomeKeys takes the first key of a random bucket's chain — the newest key in that
-    # bucket, since dict.c's dictAddRaw inserts at the head — so older keys sharing a bucket are
-    # shielded and the server evicts slightly fresher keys; valkey 9's bucketed hashtable shows a
-    # smaller lean the same way. Its hit ratio reads a few tenths of a point lower. Bounded, not hidden.
+    # One sample is where server and simulator differ most: the real hit ratio reads about half a point
+    # lower on both servers (measured here: valkey 9.1.2 −0.5/−0.5, Redis 7.0.15 −0.7/−0.5 pp). On Redis
+    # 7, dictGetSomeKeys takes the head of a bucket chain, the newest key there (dictAddRaw inserts at
+    # the head); valkey 8.1+'s hashtable samples a bucket at random, yet shows the same gap, so the
+    # server evicting after the write (the new key is a candidate) is the other suspect. Bounded, not hidden.
     assert -1.5 < one_sample < 0.5, one_sample
     # the server really was full and evicting, at about the capacity aimed for
     assert (frame.real_evictions > 1_000).all()
     assert ((frame.keys_held > 0.7 * 1_600) & (frame.keys_held < 1.6 * 1_600)).all()
+    # the operator's counters agree with the lab's own count (redis.io INFO: keyspace_hits / keyspace_misses
+    # count key lookups by reads; the replay reads each key once per request with GET)
+    assert ((frame.keyspace_hits + frame.keyspace_misses) == len(keys)).all()
+    assert (abs(frame.keyspace_hits / len(keys) - frame.real_hit_ratio) < 1e-9).all()
+    lfu = frame[frame.policy == "allkeys-lfu"].hot_key_object.iloc[0]
+    assert lfu.startswith("OBJECT FREQ ") and int(lfu.split()[-1]) > 5, lfu   # hot: above LFU_INIT_VAL
+    assert frame[frame.policy == "allkeys-lru"].hot_key_object.str.startswith("OBJECT IDLETIME").all()
     # sampling matters on the real server too: 10 samples beat 1 (redis.io, approximated LRU)
     lru = frame[frame.policy == "allkeys-lru"].set_index("samples").real_hit_ratio
     assert lru[10] > lru[1]

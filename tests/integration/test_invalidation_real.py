@@ -83,3 +83,42 @@ def test_seed_patch_then_delete_demo_on_a_real_server(real_backend, ns):
     assert bool(steps.stale.iloc[5]) and bool(steps.stale.iloc[9])   # behind the back; stale "not found"
     assert result.metrics["database queries"] == 3
     assert all(ttl is None or 0 < ttl <= 60 for ttl in steps.cache_ttl_s.dropna())
+
+
+def _lock(client, ns, native: bool):
+    from labs.invalidation.stampede.strategies import SingleFlight
+
+    lock = SingleFlight(client, ns.for_lab("lock-release"), lambda: "v", lock_ttl_s=5.0)
+    lock.use_native_release = native
+    return lock
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["server command", "lua"])
+def test_lock_release_deletes_only_the_owners_lock(real_backend, ns, native):
+    """Compare-and-delete (redis.io "Distributed Locks with Redis"; valkey.io DELIFEQ, Valkey 9.0+): a release
+    with a stale token leaves the other client's lock; the owner's token deletes it. The server command where
+    the server has one (valkey 9.1.2 embedded: DELIFEQ), the Lua script otherwise or when asked."""
+    lock = _lock(real_backend.client, ns, native)
+    assert lock.acquire("mine")
+    assert not lock.release("someone-else") and real_backend.client.get(lock.lock_key) == b"mine"
+    assert lock.release("mine") and real_backend.client.get(lock.lock_key) is None
+    if not native:
+        assert lock.released_with.startswith("EVAL")
+    elif real_backend.kind == "embedded" and "valkey" in real_backend.caps.server_label.lower():
+        assert lock.released_with.startswith("DELIFEQ")
+
+
+def test_set_ifeq_extends_only_the_owners_lock(real_backend, ns):
+    """valkey.io SET, IFEQ (Valkey 8.1+): SET sets the key only when its current value equals the given one,
+    so a lock holder can extend its lease without Lua; a stale token changes nothing."""
+    client, key = real_backend.client, ns.key("lock-extend")
+    client.set(key, "mine", px=2_000)
+    try:
+        stale = client.execute_command("SET", key, "other", "IFEQ", "old-token", "PX", 9_000)
+    except Exception as exc:                     # a server without IFEQ: a syntax error
+        client.delete(key)
+        pytest.skip(f"{real_backend.caps.server_label} has no SET … IFEQ ({exc})")
+    assert stale is None and client.get(key) == b"mine"
+    assert client.execute_command("SET", key, "mine", "IFEQ", "mine", "PX", 9_000)
+    assert client.pttl(key) > 8_000
+    client.delete(key)

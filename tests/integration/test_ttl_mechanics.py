@@ -64,3 +64,16 @@ def test_ttl_of(backend, ns):
     assert 29 <= ttl <= 30 and 29_000 <= pttl <= 30_000
     assert ttl_of(backend.client, ns.key("missing")) == (-2, -2)
     backend.client.set(ns.key("second"), "v", ex=30)  # the audit wants at least two keys with a TTL
+
+
+def test_a_field_ttl_changes_the_hash_encoding(backend, ns):
+    """A small hash is a listpack; HEXPIRE turns it into listpackex on Redis 7.4+ (object.c) and into a
+    hashtable on Valkey 9 (measured on valkey 9.1.2, the embedded server)."""
+    steps = run(TTLMechanicsParams(), backend=backend, ns=ns).frames["steps"].set_index("step")
+    if "encoding" not in steps.index:
+        assert backend.kind != "embedded", "the embedded server has OBJECT and HEXPIRE"
+        pytest.skip(f"{backend.caps.server_label}: no OBJECT ENCODING or no HEXPIRE")
+    before, after = steps.loc["encoding", "reply"].split(" → ")
+    assert before == "listpack" and after in ("listpackex", "hashtable")
+    if "valkey" in backend.caps.server_label.lower():
+        assert after == "hashtable"

@@ -110,12 +110,17 @@ def run_threads(params: StampedeRealParams, *, backend: Any = None, ns: Namespac
     finally:
         for b in opened:
             b.close()
+    releases = sorted({r.pop("lock_release") for r in rows} - {""})
     summary = pd.DataFrame(rows)
     metrics: dict[str, Any] = {f"{r['strategy']}: DB recomputes": r["db_recomputes"] for r in rows}
     metrics["reads"] = int(summary.reads.sum())
     notes = [f"REAL threads against the {backend.kind} backend ({backend.caps.server_label}); Redis calls and "
              "latencies are measured. The database recompute is simulated by a real sleep of "
              f"{params.recompute_ms:g} ms.",
+             f"The lock was released with {' and '.join(releases) or 'nothing (no lock was taken)'}: a "
+             "compare-and-delete, so a lock that expired and was taken by another reader is never removed. "
+             "DELIFEQ and DELEX … IFEQ do it in one command, without Lua; on a server with neither, the lab sends "
+             "the classic Lua script.",
              "The hot key starts just expired (stale-while-revalidate: just past its soft TTL, the stale copy "
              "still there). XFetch cannot help a key that is already gone — give it steady load to see it refresh "
              "early.",

@@ -101,7 +101,8 @@ def run_real(name: str, client: Any, ns: Namespace, *, threads: int = 50, recomp
     elapsed = time.monotonic() - start
     latency = percentiles([r.latency_s * 1000 for r in reads], (50, 99))
     sources = {s: sum(r.source == s for r in reads) for s in ("hit", "recompute", "waited", "stale", "early refresh")}
-    return {"strategy": name, "threads": threads, "reads": len(reads), "db_recomputes": source.recomputes,
+    return {"strategy": name, "lock_release": getattr(strategy, "released_with", ""),
+            "threads": threads, "reads": len(reads), "db_recomputes": source.recomputes,
             "max_concurrent_recomputes": source.max_in_flight, "stale_reads": sources["stale"],
             "latency_p50_ms": latency["p50"], "latency_p99_ms": latency["p99"],
             "elapsed_s": elapsed, **{f"reads_{k.replace(' ', '_')}": v for k, v in sources.items()}}

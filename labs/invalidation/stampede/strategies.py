@@ -5,8 +5,13 @@ database), so one expiry turns into about ``rate × D`` identical queries — th
 
 * :class:`NoProtection` — plain cache-aside: every miss recomputes.
 * :class:`SingleFlight` — the first miss takes a lock (``SET lock token NX PX``), recomputes, writes the
-  value and releases the lock with a Lua compare-and-delete (only the token's owner may delete it: redis.io,
-  "Distributed Locks with Redis" and the ``SET`` page's lock pattern). Waiters poll the key.
+  value and releases the lock with a compare-and-delete (only the token's owner may delete it: redis.io,
+  "Distributed Locks with Redis" and the ``SET`` page's lock pattern): the server's own command where it
+  has one — ``DELIFEQ key token`` (Valkey 9.0+), ``DELEX key IFEQ token`` (Redis 8.4+, Valkey 9.2+) —
+  else the classic Lua script. Waiters poll the key. (``SET … IFEQ``, Valkey 8.1+ / Redis 8.4+, can
+  *extend* a lock one still holds without Lua; it cannot delete.) A single-instance lock is not safe
+  across a failover: replication is asynchronous, so a replica promoted before it received the ``SET``
+  lets a second client take the same lock (redis.io, "Distributed Locks with Redis").
 * :class:`XFetch` — probabilistic early expiration (Vattani, Chierichetti, Lowenstein, "Optimal Probabilistic
   Cache Stampede Prevention", PVLDB 8(8), 2015): a read recomputes early when
   ``now − δ·β·ln(rand()) ≥ expiry``, where δ is how long the last recompute took. The chance is
@@ -29,6 +34,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import redis
+
 from labs.core.namespace import Namespace
 
 RELEASE_LUA = """
@@ -37,6 +44,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Compare-and-delete commands, tried in order before the script: (name shown, command builder).
+NATIVE_RELEASES: tuple[tuple[str, Callable[[str, str], tuple]], ...] = (
+    ("DELIFEQ (Valkey 9.0+)", lambda key, token: ("DELIFEQ", key, token)),
+    ("DELEX … IFEQ (Redis 8.4+, Valkey 9.2+)", lambda key, token: ("DELEX", key, "IFEQ", token)),
+)
+LUA_RELEASE = "EVAL compare-and-delete (Lua)"
 
 
 def xfetch_early(time_left_s: float, delta_s: float, beta: float, u: float) -> bool:
@@ -133,8 +146,26 @@ class SingleFlight(StampedeStrategy):
     def acquire(self, token: str) -> bool:
         return bool(self.client.set(self.lock_key, token, nx=True, px=max(1, int(self.lock_ttl_s * 1000))))
 
+    use_native_release = True             # False: always the Lua script (to compare both)
+    released_with = ""                    # how the last release was done, for the page's notes
+    _natives = NATIVE_RELEASES            # narrowed per instance to the commands this server knows
+
     def release(self, token: str) -> bool:
-        """Lua compare-and-delete: never remove a lock another client took after ours expired."""
+        """Compare-and-delete: never remove a lock another client took after ours expired. The first
+        command this server knows (``NATIVE_RELEASES``), else the Lua script; an unknown command is
+        dropped from this instance's list so it is tried once."""
+        if self.use_native_release:
+            for name, build in self._natives:
+                try:
+                    reply = self.client.execute_command(*build(self.lock_key, token))
+                except redis.ResponseError as exc:
+                    if "unknown command" not in str(exc).lower():
+                        raise
+                    self._natives = tuple(n for n in self._natives if n[0] != name)
+                    continue
+                self.released_with = name
+                return bool(reply)
+        self.released_with = LUA_RELEASE
         return bool(self.client.eval(RELEASE_LUA, 1, self.lock_key, token))
 
     def read(self) -> Read:

@@ -1,7 +1,8 @@
 """The compiled fast path (labs.eviction.fast) must give exactly what the pure-Python reference gives.
 
-Same policy, same trace, same seed: identical hits, misses, evictions, rejected writes and expiries —
-for every policy, on several workloads, with and without TTLs and per-key sizes, and per request.
+Same policy, same trace, same seed: identical hits, misses, writes, evictions, rejected writes and
+expiries — for every policy (the ten Redis policies, LRM included, and the exact baselines), on several
+workloads, with and without TTLs, per-key sizes and write requests, and per request.
 """
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def _trace(workload: str, seed: int = 2, requests: int = 4_000, keys: int = 700)
     return ids, times, ttls, sizes
 
 
+def _writes(ids, seed: int = 2) -> list[bool]:
+    """A quarter of the requests are writes (SET), on every key but the multiples of 5 (read-only keys)."""
+    rng = np.random.default_rng(seed + 7)
+    return [bool(k % 5 and w) for k, w in zip(ids, rng.random(len(ids)) < 0.25)]
+
+
 def test_splitmix64_matches_the_published_sequence():
     """SplitMix64 from seed 0 starts 0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4 (Vigna, splitmix64.c)."""
     rng = SplitMix64(0)
@@ -38,18 +45,19 @@ def test_sample_is_distinct_and_in_range():
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)
-@pytest.mark.parametrize("variant", ["plain", "ttl", "ttl+sizes"])
+@pytest.mark.parametrize("variant", ["plain", "ttl", "ttl+sizes", "ttl+sizes+writes"])
 def test_every_policy_identical_to_the_reference(workload, variant):
     ids, times, ttls, sizes = _trace(workload)
     ttls = None if variant == "plain" else ttls
-    sizes = sizes if variant == "ttl+sizes" else None
+    sizes = sizes if variant.startswith("ttl+sizes") else None
+    writes = _writes(ids) if variant.endswith("writes") else None
     for name in POLICIES:
         for capacity in (1, 9, 80, 400):
             for samples in (1, 5, 16):
                 if samples != 5 and name in ("lru", "lfu", "fifo", "noeviction"):
                     continue
-                ref = run_trace(make(name, capacity, samples=samples, seed=11), ids, times, ttls, sizes)
-                got = fast.run(name, capacity, ids, times, ttls, sizes, samples=samples, seed=11)
+                ref = run_trace(make(name, capacity, samples=samples, seed=11), ids, times, ttls, sizes, writes)
+                got = fast.run(name, capacity, ids, times, ttls, sizes, writes=writes, samples=samples, seed=11)
                 assert got.as_dict() == ref.as_dict(), (name, capacity, samples)
 
 
@@ -73,6 +81,20 @@ def test_per_request_hits_identical():
         assert hits.astype(bool).tolist() == expected, name
 
 
+def test_per_request_hits_and_survivors_identical_with_writes():
+    ids, times, ttls, _ = _trace("zipf")
+    writes = _writes(ids)
+    for name in ("allkeys-lrm", "volatile-lrm", "allkeys-lru", "lfu"):
+        policy = make(name, 90, seed=6)
+        expected = []                        # a write is never a hit
+        for k, t, ttl, w in zip(ids, times, ttls, writes):
+            expected.append(policy.write(k, 1, t, ttl) and False if w else policy.access(k, 1, t, ttl))
+        stats, hits, cached = fast.run_detail(name, 90, ids, times, ttls, writes=writes, seed=6)
+        assert hits.astype(bool).tolist() == expected, name
+        assert {k for k, c in zip(ids, cached) if c} == set(policy.sizes), name
+        assert stats.as_dict() == policy.finished().as_dict(), name
+
+
 def test_opt_identical_and_curve_identical():
     ids, times, _, _ = _trace("zipf", requests=6_000, keys=1_500)
     for capacity in (1, 10, 100, 1_000):
@@ -87,8 +109,38 @@ def test_opt_identical_and_curve_identical():
 
 def test_bad_input_is_refused_with_a_message():
     with pytest.raises(ValueError, match="unknown policy"):
-        fast.run("allkeys-lrm", 10, [1, 2, 3])
+        fast.run("allkeys-mru", 10, [1, 2, 3])
+    with pytest.raises(ValueError, match="writes has"):
+        fast.run("allkeys-lrm", 10, [1, 2, 3], writes=[True])
     with pytest.raises(ValueError, match="capacity"):
         fast.run("allkeys-lru", 0, [1, 2, 3])
     with pytest.raises(ValueError, match="capacity"):
         fast.miss_ratio_curve(["lru"], [1, 2, 3], [0, 4])
+
+
+def test_lrm_evicts_the_key_read_often_but_never_written():
+    """LRM stamps a key's clock on writes only (redis/redis#14624; redis.io "Key eviction", LRM eviction):
+    A is written first and then read every second, B and C are written after it. When D needs room,
+    allkeys-lru evicts B (idle since its write) and allkeys-lrm evicts A (oldest modification)."""
+    keys = ["A", "B", "C"] + ["A"] * 8 + ["D"]
+    times = [0.0, 1.0, 2.0] + [3.0 + i for i in range(8)] + [11.0]
+    writes = [True, True, True] + [False] * 8 + [True]
+    for name, gone in (("allkeys-lru", "B"), ("allkeys-lrm", "A"), ("volatile-lrm", "A")):
+        ttls = [600.0] * len(keys) if name.startswith("volatile") else None
+        policy = make(name, 3, samples=5, seed=1)
+        run_trace(policy, keys, times, ttls, writes=writes)
+        assert gone not in policy and len(policy) == 3, name
+        _, _, cached = fast.run_detail(name, 3, keys, times, ttls, writes=writes, samples=5, seed=1)
+        assert {k for k, c in zip(keys, cached) if c} == set(policy.sizes), name
+
+
+def test_lrm_on_a_read_only_trace_behaves_like_fifo():
+    """With only cache-aside fills as writes, LRM ranks keys by fill time, like FIFO, and loses LRU's edge
+    on a skewed trace (redis.io "Key eviction", LRM eviction: reads never refresh the timestamp). Not
+    exactly FIFO: the pool keeps scores from earlier samples, as evict.c's does."""
+    ids = workload_keys("zipf", 20_000, 2_000, 1.0, 2)
+    times = np.arange(len(ids)) * 0.1
+    for capacity in (50, 500):
+        ratio = {n: fast.run(n, capacity, ids, times, seed=2).hit_ratio for n in ("allkeys-lrm", "fifo", "allkeys-lru")}
+        assert abs(ratio["allkeys-lrm"] - ratio["fifo"]) < 0.01, (capacity, ratio)
+        assert ratio["allkeys-lru"] - ratio["allkeys-lrm"] > 0.03, (capacity, ratio)

@@ -5,8 +5,9 @@ while a loop of 20 keys finds more than 10 % expired, so at equilibrium the shar
 ahead of the cursor is the ``q`` at which 20·q / P(Binomial(20, q) ≤ 2) equals the keys that expire per
 cycle (1,000 keys/s ÷ hz 10 = 100): q ≈ 0.28. Behind the cursor the table was just cleaned, so the share
 of the whole table ramps from 0 to q — about q/2 ≈ 14 % on average, never more than q. Without a fast
-cycle (Redis 6.0–8.2 and Valkey only run it after a slow cycle hit its time limit, redis/redis#15410)
-that is what the defaults give; with the fixed trigger (#15412) fast cycles bring it near 10 %.
+cycle (every Redis from 6.0 until #15412, and Valkey, only run it after a slow cycle hit its time
+limit, redis/redis#15410) that is what the defaults give; with the fixed trigger (#15412) fast cycles
+bring it near 10 %.
 """
 from __future__ import annotations
 
