@@ -34,6 +34,7 @@ from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.commands.search.query import Query
 
 ALGORITHMS = ("FLAT", "HNSW")
+HYBRID_POLICIES = ("ADHOC_BF", "BATCHES")
 INDEX_PREFIX = "lab:{"       # every learner's keys start with it; the FILTER keeps only cache entries
 SCHEMA_VERSION = "v1"        # in the index name: a later schema gets a new index, never a clash
 
@@ -136,20 +137,27 @@ class ServerIndex:
                              f"{self.dims}-dimension vectors: embed with the model the cache was filled with.")
         return vector
 
-    def query(self, ns: str, cache: str, tenant: str, k: int, ef_runtime: int | None = None) -> Query:
-        """The KNN query for one learner's cache and tenant (TAG values escaped)."""
-        ef = ""
+    def query(self, ns: str, cache: str, tenant: str, k: int, ef_runtime: int | None = None,
+              hybrid_policy: str | None = None) -> Query:
+        """The KNN query for one learner's cache and tenant (TAG values escaped). With a filter RediSearch
+        picks per query between brute force over the filtered entries (ADHOC_BF: exact) and walking the
+        graph in batches (BATCHES); ``hybrid_policy`` forces one."""
+        extra = ""
         if self.algorithm == "HNSW":
-            ef = f" EF_RUNTIME {int(ef_runtime or self.hnsw.ef_runtime)}"
+            extra = f" EF_RUNTIME {int(ef_runtime or self.hnsw.ef_runtime)}"
+        if hybrid_policy:
+            if hybrid_policy not in HYBRID_POLICIES:
+                raise ValueError(f"hybrid_policy must be one of {', '.join(HYBRID_POLICIES)}, got {hybrid_policy!r}.")
+            extra += f" HYBRID_POLICY {hybrid_policy}"
         text = (f"(@ns:{{{escape_tag(ns)}}} @cache:{{{escape_tag(cache)}}} @tenant:{{{escape_tag(tenant)}}})"
-                f"=>[KNN {int(k)} @vector $vec{ef} AS distance]")
+                f"=>[KNN {int(k)} @vector $vec{extra} AS distance]")
         return Query(text).sort_by("distance").return_fields("distance").paging(0, int(k)).dialect(2)
 
     def search(self, vector: np.ndarray, ns: str, cache: str, tenant: str, k: int,
-               ef_runtime: int | None = None) -> list[tuple[str, float]]:
+               ef_runtime: int | None = None, hybrid_policy: str | None = None) -> list[tuple[str, float]]:
         """(key, cosine similarity) of the ``k`` nearest entries; recreates the index if it was dropped."""
         blob = self.check_vector(vector).tobytes()
-        query = self.query(ns, cache, tenant, k, ef_runtime)
+        query = self.query(ns, cache, tenant, k, ef_runtime, hybrid_policy)
         try:
             reply = self.client.ft(self.name).search(query, query_params={"vec": blob})
         except redis.ResponseError as exc:

@@ -290,7 +290,7 @@ class SemanticCache:
         vector = self.check_vectors(self.embedder.embed([prompt]) if vector is None else
                                     np.asarray(vector, np.float32).reshape(1, -1), 1)[0]
         embedded = time.perf_counter()
-        found = self._neighbours(vector, tenant, k)
+        found = self.nearest(vector, tenant, k)
         searched = time.perf_counter()
         out = Lookup(prompt, tenant, sim_threshold, found, embed_ms=(embedded - start) * 1000,
                      search_ms=(searched - embedded) * 1000, vector=vector)
@@ -307,8 +307,9 @@ class SemanticCache:
                 pipe.execute()
         return out
 
-    def _neighbours(self, vector: np.ndarray, tenant: str, k: int) -> list[Neighbour]:
-        """Top-k from the index, read back from the hashes; entries that expired are dropped and replaced."""
+    def nearest(self, vector: np.ndarray, tenant: str, k: int) -> list[Neighbour]:
+        """Top-k from the index, read back from the hashes; entries that expired are dropped and replaced.
+        No side effect on a hit (``check`` counts it and renews its TTL)."""
         for _ in range(3):
             candidates = self.index.search(vector, tenant, k)
             if not candidates:
