@@ -314,7 +314,8 @@ class PrivateServer:
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.perf_counter() + timeout
-        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5,
+                            retry=Retry(NoBackoff(), 0))  # no backoff between pings: a dead server is seen at once
         try:
             while time.perf_counter() < deadline:
                 if self.proc.poll() is not None:
