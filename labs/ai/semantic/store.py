@@ -355,7 +355,9 @@ class SemanticCache:
         """Delete this learner's entries (SCAN MATCH + UNLINK) and empty the numpy index; a server index stays
         (every learner shares it) and forgets the deleted hashes by itself."""
         keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key(f"{self.name}:entry:") + "*", count=500)]
-        removed = int(self.client.unlink(*keys)) if keys else 0
+        removed = 0
+        for start in range(0, len(keys), 200):  # small batches: each UNLINK also updates the server's indexes
+            removed += int(self.client.unlink(*keys[start:start + 200]))
         if isinstance(self.index, NumpyIndex):
             self.index = NumpyIndex(self.embedder.dims)
         return removed
