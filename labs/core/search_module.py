@@ -30,16 +30,18 @@ class SearchModule:
     problem: str = ""
 
 
-def _module_cache_dir() -> Path:
+def lab_cache_dir(name: str) -> Path:
+    """A folder of the lab's private cache (``$LAB_CACHE_DIR`` or ``~/.cache/redis-caching-lab``, else the
+    temporary folder): ``embeddings`` for the FAQ's vectors, ``modules`` for executable module copies."""
     base = Path(os.environ["LAB_CACHE_DIR"]).expanduser() if os.environ.get("LAB_CACHE_DIR") else \
         Path.home() / ".cache" / "redis-caching-lab"
-    for folder in (base / "modules", Path(tempfile.gettempdir()) / "redis-caching-lab" / "modules"):
+    for folder in (base / name, Path(tempfile.gettempdir()) / "redis-caching-lab" / name):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             return folder
         except OSError:
             continue
-    return Path(tempfile.mkdtemp(prefix="lab-modules-"))
+    return Path(tempfile.mkdtemp(prefix=f"lab-{name}-"))
 
 
 def executable_copy(path: Path) -> Path:
@@ -50,7 +52,7 @@ def executable_copy(path: Path) -> Path:
         return path
     stat = path.stat()
     tag = hashlib.blake2b(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode(), digest_size=6).hexdigest()
-    target = _module_cache_dir() / f"{path.stem}-{tag}{path.suffix}"
+    target = lab_cache_dir("modules") / f"{path.stem}-{tag}{path.suffix}"
     if not (target.is_file() and os.access(target, os.X_OK)):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         shutil.copyfile(path, tmp)

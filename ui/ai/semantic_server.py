@@ -29,9 +29,16 @@ def tiles(name: str, result: Result, keys: tuple[str, ...], per_row: int = 4) ->
 
 
 def headings(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """A table with its columns named in words, units included."""
+    """A table with its columns named in words, units in the heading and values in that unit (fractions as %)."""
     exp = load_all()[name]
-    return frame.rename(columns={c: exp.describe(c).heading for c in frame.columns if exp.describe(c)})
+    shown = frame.copy()
+    for column in frame.columns:
+        m = exp.describe(column)
+        if m is not None and m.unit == "fraction":
+            shown[column] = (frame[column] * 100).round(1)
+        elif pd.api.types.is_float_dtype(frame[column]):
+            shown[column] = frame[column].round(3)
+    return shown.rename(columns={c: exp.describe(c).heading for c in frame.columns if exp.describe(c)})
 
 
 def search_badge(backend: Backend) -> None:
@@ -70,7 +77,7 @@ def _index_view(result: Result, _params: Any) -> None:
                                         y_title="HNSW recall against exact KNN"), width="stretch")
     right.plotly_chart(charts.latency_ecdf(result.frames["latency"], "ms", "index",
                                            x_title="search time per question (ms)"), width="stretch")
-    st.dataframe(headings("semantic-index", sweep.round(3)), hide_index=True, width="stretch")
+    st.dataframe(headings("semantic-index", sweep), hide_index=True, width="stretch")
     st.plotly_chart(charts.compare_bars(result.frames["memory"].round(2), "what", "memory_mb", y_title="memory (MB)"),
                     width="stretch")
 
@@ -78,7 +85,7 @@ def _index_view(result: Result, _params: Any) -> None:
 def _expiry_view(result: Result, _params: Any) -> None:
     tiles("semantic-expiry", result, ("gone_from_index_s", "key_gone_s"))
     st.caption(f"Searched with the **{result.metrics['index']}**.")
-    st.dataframe(headings("semantic-expiry", result.frames["timeline"].round(3)), hide_index=True, width="stretch")
+    st.dataframe(headings("semantic-expiry", result.frames["timeline"]), hide_index=True, width="stretch")
 
 
 # --------------------------------------------------------------------------- RedisVL
@@ -100,7 +107,7 @@ def _redisvl_view(result: Result, params: Any) -> None:
                                        "redisvl_hits"))
     table = result.frames["thresholds"]
     st.markdown("**Two ways to choose the threshold**, each scored on the test split (never used to choose):")
-    st.dataframe(headings("semantic-redisvl", table.round(3)), hide_index=True, width="stretch")
+    st.dataframe(headings("semantic-redisvl", table), hide_index=True, width="stretch")
     if "optimizer" in result.frames:
         st.plotly_chart(charts.line_chart(result.frames["optimizer"], "distance", "mean_f1",
                                           x_title="distance threshold (RedisVL)", y_title="mean per-question F1 "

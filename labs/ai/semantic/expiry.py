@@ -87,6 +87,11 @@ def _watch(p: ExpiryParams, backend: Any, ns: Namespace, embedder: Embedder) -> 
                      "reads the hash back, finds it gone and drops it.")
     else:
         notes.append("Nobody deleted anything from the index: the server removed the document when the hash expired.")
+        late = frame[frame.returned_by_index & ~frame.key_exists]
+        if len(late):
+            notes.append(f"At {late.t_s.iloc[0]:.2f} s the index still returned the entry after its TTL had run out: "
+                         "the server had not deleted the key yet (expiry is lazy, plus a periodic sweep). The cache "
+                         "reads every match back from its hash, so it did not serve it.")
     metrics = {"gone_from_index_s": float(gone.t_s.iloc[0]) if len(gone) else float("nan"),
                "key_gone_s": float(key_gone.t_s.iloc[0]) if len(key_gone) else float("nan"),
                "index": cache.index.kind}
