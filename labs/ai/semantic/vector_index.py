@@ -50,7 +50,7 @@ class IndexParams:
     m: int = knob(16, min=2, max=128, label="HNSW M", help="Links per node of the HNSW graph (RediSearch default 16).")
     ef_construction: int = knob(200, min=10, max=1000, label="HNSW EF_CONSTRUCTION",
                                 help="Candidates kept while building the graph (RediSearch default 200).")
-    ef_runtime: int = knob(100, min=1, max=2000, label="HNSW EF_RUNTIME",
+    ef_runtime: int = knob(50, min=1, max=2000, label="HNSW EF_RUNTIME",
                            help="Candidates kept while searching, per query (RediSearch default 10).")
     queries: int = knob(200, min=10, max=661, unit="queries",
                         help="How many FAQ questions (paraphrases, hard negatives, unrelated) to ask.")
