@@ -150,6 +150,9 @@ def test_redisvl_gives_the_lab_caches_hits_and_distances_or_the_lab_falls_back(b
     ns = Namespace("rvlcheck")
     result = run_redisvl(RedisVLParams(distance_threshold=0.35), backend=backend, ns=ns, embedder=model)
     m = result.metrics
+    from tests.unit.ai.test_semantic_measures import undeclared
+
+    assert not undeclared("semantic-redisvl", result)
     if has_search(backend.caps):
         assert m["redisvl_available"] and m["same_outcome"] == 1.0 and m["max_distance_gap"] < 1e-5
         assert m["top1_numpy_vs_server"] == 1.0 and m["top1_server_vs_redisvl"] == 1.0

@@ -294,3 +294,25 @@ def test_a_cluster_reports_search_but_the_cache_searches_in_numpy_there():
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_flat_vs_hnsw_on_a_private_server_measures_recall_and_memory_and_declares_every_number():
+    """Small run of the semantic-index experiment (the fake embedder: its 64-d vectors, the small FAQ)."""
+    from pathlib import Path
+
+    from labs.ai.semantic.dataset import load_faq
+    from labs.ai.semantic.vector_index import IndexParams, run_index
+    from tests.unit.ai.test_semantic_measures import undeclared
+
+    faq = load_faq(Path(__file__).resolve().parents[1] / "fixtures" / "semantic_faq_small.csv")
+    try:
+        result = run_index(IndexParams(entries=400, queries=10, filler="random"), embedder=EMBEDDER, faq=faq)
+    except ValueError as exc:  # no search module on this platform
+        if _wheel_expected():
+            raise
+        pytest.skip(str(exc))
+    m = result.metrics
+    assert m["flat_top1_agreement"] == 1.0 and 0 <= m["recall_at_5"] <= 1 and m["entries"] == 400
+    assert m["flat_index_mb"] > 0 and m["hnsw_index_mb"] > 0 and m["hashes_mb"] > 0
+    assert set(result.frames["ef_sweep"].ef_runtime) >= {10, 50, 500}
+    assert not undeclared("semantic-index", result)

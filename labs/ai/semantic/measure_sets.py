@@ -28,6 +28,7 @@ STREAM = {
     "p50_without_cache_ms": measure("Time per question without a cache, median", "ms", help="The simulated LLM."),
     "threshold_similarity": measure("Similarity threshold", "similarity"),
     "threshold_distance": measure("Distance threshold (RedisVL's unit)", "distance"),
+    "index": measure("Index that answered", "text"),
     "query": measure("Question number", "count"), "tenant": measure("Tenant", "text"),
     "kind": measure("Kind of question", "text", help=f"canonical, repeat, {_KIND}, or all."),
     "question": measure("Question", "text"), "outcome": measure("Outcome", "text"),

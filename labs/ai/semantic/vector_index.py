@@ -145,7 +145,7 @@ def _timed_search(index: ServerIndex, queries: np.ndarray, ef: int | None = None
               "recall@1": measure("HNSW recall@1", "fraction"), "recall@5": measure("HNSW recall@5", "fraction"),
               "p50_ms": measure("HNSW search, median", "ms"), "p95_ms": measure("HNSW search, 95th percentile", "ms"),
               "index": measure("Index", "text"), "memory_mb": measure("Memory", "MB"),
-              "what": measure("What", "text"),
+              "what": measure("What", "text"), "ms": measure("Search time per question", "ms"),
           })
 def run_index(params: IndexParams, *, embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
               on_progress: Callable[[float, str], None] | None = None, **_: Any) -> Result:
