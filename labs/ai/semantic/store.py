@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import redis
 
 from labs.core.namespace import Namespace, check_ttl
 from labs.ai.semantic.embedder import Embedder
@@ -226,13 +227,17 @@ class SemanticCache:
         server = choice in ("FLAT", "HNSW") and (caps is None or has_search(caps))
         if choice == "auto":
             server, choice = has_search(caps), "FLAT"
+        refused = ""
         if server:
-            shared = ServerIndex(self.client, self.embedder.dims, choice, hnsw=SHARED_HNSW)
-            self.index, self.index_note = ServerView(shared, self.ns.session_id, self.name), ""
-            return
+            try:
+                shared = ServerIndex(self.client, self.embedder.dims, choice, hnsw=SHARED_HNSW)
+                self.index, self.index_note = ServerView(shared, self.ns.session_id, self.name), ""
+                return
+            except redis.ResponseError as exc:  # a query engine that does not take this index (e.g. no FILTER)
+                refused = f"numpy answers: the server refused the lab's vector index ({exc})."
         if not isinstance(self.index, NumpyIndex):
             self.index = NumpyIndex(self.embedder.dims)
-        self.index_note = "" if index == "numpy" else _why_numpy(caps)
+        self.index_note = refused or ("" if index == "numpy" else _why_numpy(caps))
 
     @property
     def distance_threshold(self) -> float:

@@ -89,3 +89,21 @@ def test_a_vector_of_the_wrong_dimension_is_refused_before_anything_is_written()
     with pytest.raises(ValueError, match="8 dimensions"):
         cache.check("q", "acme", vector=np.ones(9))
     assert client.dbsize() == 0
+
+
+def test_a_server_that_refuses_the_index_leaves_the_cache_on_numpy_with_the_reason():
+    """A query engine that speaks FT.* but not this FT.CREATE (valkey-search has no FILTER, for one)."""
+    import redis
+
+    class Refusing(fakeredis.FakeRedis):
+        def ft(self, name):
+            class Index:
+                def create_index(self, *args, **kwargs):
+                    raise redis.ResponseError("Unknown argument `FILTER`")
+            return Index()
+
+    caps = Capabilities("live", "valkey", "8.1", modules=("search",), module_versions=(("search", "1.0.0"),))
+    cache = SemanticCache(Refusing(), Namespace("abcd1234"), HashingEmbedder(8), index="auto", caps=caps)
+    assert cache.index.kind == "numpy exact KNN" and "refused the lab's vector index" in cache.index_note
+    cache.store("a b", "numpy", "acme")
+    assert cache.check("a b", "acme").answer == "numpy"
