@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from labs.core.namespace import Namespace, audit_ttls
@@ -59,6 +60,15 @@ def cache(backend, model, request):
 def sim(model, a: str, b: str) -> float:
     va, vb = model.embed([a, b])
     return float(va @ vb)
+
+
+def test_a_lookups_short_path_embeds_exactly_as_the_batch_path(model):
+    """One question goes through the model's modules directly (no encode() batching); same vectors."""
+    texts = [RESET, CHANGE, FRANCE, ENABLE, DISABLE]
+    batch = model.embed(texts)
+    for text, row in zip(texts, batch):
+        assert np.allclose(model.embed([text])[0], row, atol=1e-5)
+        assert np.linalg.norm(row) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_reset_vs_change_password_is_about_0_86_and_unrelated_is_far_lower(model):
