@@ -150,6 +150,26 @@ def test_flat_and_hnsw_agree_with_numpy_on_a_small_cache(client):
     numpy.clear()
 
 
+def test_a_new_index_over_existing_entries_answers_its_first_question_fully(search_server):
+    """FT.CREATE returns at once and indexes the existing hashes in the background: without waiting for it
+    (``percent_indexed`` = 1), the first question after a learner picks another index missed its entry (seen here at
+    20,000 entries)."""
+    client = search_server.client()
+    writer = _cache(client, "fresh001", index="numpy")
+    filler = np.random.default_rng(5).normal(size=(20_000, 64)).astype(np.float32)
+    writer.store_many([f"filler {i}" for i in range(20_000)], ["-"] * 20_000, "acme",
+                      vectors=filler / np.linalg.norm(filler, axis=1, keepdims=True))
+    writer.store("how do I reset my password", "found", "acme")
+    name = f"lab:semantic:test:fresh:{time.monotonic_ns()}"
+    fresh = ServerIndex(client, 64, "FLAT", name=name)
+    try:
+        found = fresh.search(EMBEDDER.embed(["how do I reset my password"])[0], "fresh001", "cache", "acme", 1)
+        assert found and client.hget(found[0][0], "answer") == b"found"
+    finally:
+        fresh.drop()
+        writer.clear()
+
+
 def test_a_vector_of_the_wrong_dimension_gets_a_message(client):
     index = ServerIndex(client, 64, "FLAT")
     with pytest.raises(ValueError, match="64-dimension"):

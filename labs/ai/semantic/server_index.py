@@ -104,6 +104,8 @@ class ServerIndex:
         self.name = name or f"lab:semantic:{SCHEMA_VERSION}:{algorithm.lower()}:{self.dims}{suffix}"
         self.notice = ""  # set when the index had to be created again mid-session
         self.created = self.ensure()
+        # a new index scans the existing hashes in the background: a query before it is done would miss entries
+        self.wait_indexed()
 
     @property
     def kind(self) -> str:
