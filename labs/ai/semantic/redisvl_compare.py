@@ -263,7 +263,7 @@ MEASURES = {
     "redisvl_distance": measure("Distance, RedisVL", "distance"), "same": measure("Same answer", "yes/no"),
     "numpy_top1": measure("Nearest, numpy", "text"), "server_top1": measure("Nearest, server index", "text"),
     "redisvl_top1": measure("Nearest, RedisVL", "text"),
-    "setting": measure("Threshold chosen by", "text"), "distance": measure("Cosine distance", "distance"),
+    "setting": measure("Threshold chosen by", "text"), "distance": measure("Threshold", "distance"),
     "similarity": measure("Similarity", "similarity"), "hit_rate": measure("Hit rate (test)", "fraction"),
     "precision": measure("Precision (test)", "fraction"), "wrong_answers": measure("Wrong answers (test)", "count"),
     "recall": measure("Recall (test)", "fraction"), "f1": measure("F1 (test)", "fraction"),
