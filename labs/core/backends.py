@@ -19,14 +19,12 @@ import redis
 
 from labs.core.errors import BackendError, ForbiddenCommand
 from labs.core.namespace import Namespace, new_session_id
+from labs.core.search_module import SEARCH_MODULES, module_version
 from labs.core.servers import PrivateServer, ServerUnavailable, fail_fast_options
 
 KINDS = ("embedded", "sandbox", "live")
 SHARED_KINDS = ("embedded", "live")  # servers other learners (or applications) use too
 CONNECT_TIMEOUT_S = 2.0
-# names MODULE LIST gives a query engine (FT.*): RediSearch and Redis 8's built-in engine, Redis Enterprise,
-# valkey-search
-SEARCH_MODULES = ("search", "searchlight", "ft", "valkey-search")
 _SCHEMES = {"redis", "rediss", "unix"}
 
 
@@ -225,15 +223,6 @@ def _answers(client: Any, *args: str) -> bool:
         return True
     except redis.ResponseError:  # unknown command, NOPERM, or a cluster redirect we do not follow
         return False
-
-
-def module_version(ver: Any) -> str:
-    """MODULE LIST's version number as text: 21005 → "2.10.5" (major·10000 + minor·100 + patch)."""
-    try:
-        number = int(ver.decode() if isinstance(ver, bytes) else ver)
-    except (TypeError, ValueError):
-        return str(ver.decode() if isinstance(ver, bytes) else ver or "")
-    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
 def _modules(client: Any) -> tuple[tuple[str, str], ...]:

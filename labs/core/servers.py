@@ -23,7 +23,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -41,7 +40,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from labs.core.search_module import find_search_module
+from labs.core.search_module import find_search_module, module_error
 
 
 def fail_fast_options(timeout_s: float = 2.0) -> dict[str, Any]:
@@ -195,18 +194,6 @@ def _stop_all_at_exit() -> None:
 atexit.register(_stop_all_at_exit)
 
 
-_LOG_PREFIX = re.compile(r"(it exited with code -?\d+: )?\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ [#*.-] ")
-
-
-def _module_error(error: str) -> str:
-    """The server's own words for why it refused a module, without its pid and timestamp."""
-    lines = [_LOG_PREFIX.sub("", part).strip() for part in error.split(" | ")]
-    for line in lines:
-        if "<search>" in line or "failed to load" in line or "permission" in line.lower():
-            return line.replace("<search> ", "")
-    return lines[-1] if lines else error
-
-
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
@@ -274,7 +261,7 @@ class PrivateServer:
         except ServerUnavailable:
             if not self.modules:
                 raise
-            self.search_problem = f"{self.binary.name} refused the search module: {_module_error(self._last_error)}"
+            self.search_problem = f"{self.binary.name} refused the search module: {module_error(self._last_error)}"
             self.modules = []
             return self._start(timeout)
 
