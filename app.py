@@ -3,8 +3,10 @@ import streamlit as st
 
 from ui.backend import current_backend, health_banner, sidebar
 from ui.catalog import SECTIONS, available
+from ui.preload import start_model_preload
 
 st.set_page_config(page_title="Redis Caching Lab", page_icon=":material/bolt:", layout="wide")
+start_model_preload()  # the AI page's embedding model loads in the background (LAB_PRELOAD_MODEL=0: off)
 
 sections: dict[str, list] = {}
 for entry in available():

@@ -2,7 +2,7 @@
 (all-MiniLM-L6-v2, loaded lazily by the semantic tabs only)."""
 import streamlit as st
 
-from ui.ai import chat, semantic
+from ui.ai import chat, semantic, semantic_server
 from ui.backend import current_backend
 
 st.title("Chat memory & semantic cache")
@@ -10,7 +10,7 @@ st.caption("LLMs are stateless, slow and billed per token: keep the conversation
            "and cache answers — knowing what a loose match costs.")
 backend = current_backend()
 
-tabs = st.tabs(["Chat memory", "Semantic cache", "Threshold evaluation", "Try it"])
+tabs = st.tabs(["Chat memory", "Semantic cache", "Threshold evaluation", "Try it", "Vector index", "RedisVL"])
 with tabs[0]:
     chat.render(backend)
 with tabs[1]:
@@ -19,3 +19,7 @@ with tabs[2]:
     semantic.evaluation_tab(backend)
 with tabs[3]:
     semantic.try_tab(backend)
+with tabs[4]:
+    semantic_server.index_tab(backend)
+with tabs[5]:
+    semantic_server.redisvl_tab(backend)

@@ -14,6 +14,8 @@ from tests.support import skip_or_fail
 
 # Tests never write the learner's ~/.cache: the primary database goes to a temporary folder.
 os.environ.setdefault("LAB_DB_PATH", os.path.join(tempfile.mkdtemp(prefix="lab-test-db-"), "primary.sqlite3"))
+# No background model load in tests (it would compete for the CPU with timed pages); the AI page's tests turn it on.
+os.environ.setdefault("LAB_PRELOAD_MODEL", "0")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """What every lab stands on; it imports no lab.
 
 ``backends`` opens the three places Redis runs (sandbox, embedded, live) and probes what each can show;
-``servers`` starts the short-lived private servers experiments reconfigure; ``namespace`` builds every key
+``servers`` starts the short-lived private servers experiments reconfigure (``search_module`` finds the
+search module the embedded one loads); ``namespace`` builds every key
 under the learner's prefix with a lease; ``safety`` limits one learner on a shared server (its errors live
 in ``errors``); ``metrics`` times commands and computes percentiles; ``experiment`` is the contract every
 lab's experiments follow (params with knobs, ``Result``, the registry); ``db`` is the SQLite primary

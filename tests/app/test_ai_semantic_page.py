@@ -1,15 +1,20 @@
 """AppTest: the AI-apps page's semantic-cache tabs with the real model (default_timeout raised: the first
-render imports torch and loads the model)."""
+render imports torch and loads the model), on the sandbox (numpy) and the embedded server (its vector index)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from labs.ai.semantic import dataset
-from labs.ai.semantic.embedder import model_problem
+from labs.ai.semantic import embedder as embedder_module
+from labs.ai.semantic.embedder import HashingEmbedder, model_problem
+from ui import preload
 from ui.catalog import ROOT
+
+TABS = ["Chat memory", "Semantic cache", "Threshold evaluation", "Try it", "Vector index", "RedisVL"]
 
 PAGE = "app_pages/ai_cache.py"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "semantic_faq_small.csv"
@@ -46,17 +51,20 @@ def _metrics(at: AppTest) -> dict[str, str]:
 @pytest.mark.parametrize("backend", ["sandbox", "embedded"])
 def test_the_stream_and_the_evaluation_run_and_draw(monkeypatch, backend):
     at = _page(monkeypatch, backend)
-    assert not at.exception and [t.label for t in at.tabs] == ["Chat memory", "Semantic cache", "Threshold evaluation",
-                                                             "Try it"]
+    assert not at.exception and [t.label for t in at.tabs] == TABS
     _click(at, "Run: A query stream through the semantic cache")
     m = _metrics(at)
     assert float(m["hit rate"]) > 0 and "$ saved (simulated)" in m
+    answered = "server FLAT index" if backend == "embedded" else "numpy exact KNN"
+    assert any(f"answered by the **{answered}" in c.value for c in at.caption), [c.value for c in at.caption]
     _click(at, "Run: Threshold evaluation")
     m = _metrics(at)
     assert float(m["enable vs disable 2fa"]) == pytest.approx(0.88, abs=0.02)
     assert float(m["reset vs change password"]) == pytest.approx(0.86, abs=0.02)
     assert len(at.get("plotly_chart")) >= 5
     assert any("SIMULATED" in c.value for c in at.caption)
+    if backend == "embedded":  # the nearest questions came from FT.SEARCH, and numpy agrees on every one
+        assert any("numpy agrees on 100.0%" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 @needs_model
@@ -88,6 +96,49 @@ def test_try_it_hits_a_paraphrase_and_never_crosses_tenants(monkeypatch):
     assert at.success and "Cache hit" in at.success[0].value  # now tenant-2 has its own
 
 
+@needs_model
+def test_try_it_on_the_embedded_server_says_which_index_answered(monkeypatch):
+    at = _page(monkeypatch, "embedded")
+    for index, answered in (("auto", "server FLAT index"), ("HNSW", "server HNSW index"), ("numpy", "numpy exact KNN")):
+        at.radio(key="semantic_try_index").set_value(index)
+        _click(at, "Ask")
+        assert at.success and "Cache hit" in at.success[0].value, index
+        assert any(f"answered by the **{answered}" in m.value for m in at.markdown), index
+
+
+@needs_model
+def test_the_vector_index_tab_measures_hnsw_recall_and_shows_an_entry_expiring(monkeypatch):
+    at = _page(monkeypatch, "embedded")
+    assert any("search 2.10.5" in c.value for c in at.caption)  # the tab says which query engine it has
+    at.number_input(key="recipe_semantic-index_entries").set_value(1000)
+    at.number_input(key="recipe_semantic-index_queries").set_value(40)
+    _click(at, "Run: FLAT or HNSW: recall, latency and memory")
+    m = _metrics(at)
+    assert m["FLAT top-1 = numpy top-1"] == "100.0 %"
+    assert float(m["HNSW recall@5"].rstrip(" %")) > 90 and m["FLAT index memory"].endswith(" MB")
+    at.number_input(key="recipe_semantic-expiry_ttl_s").set_value(1)
+    _click(at, "Run: An expired entry leaves the index")
+    assert float(_metrics(at)["Gone from the search after"].split()[0]) >= 1.0
+
+
+@needs_model
+@pytest.mark.parametrize("backend", ["embedded", "sandbox"])
+def test_redisvl_agrees_with_the_lab_or_says_why_it_cannot_run(monkeypatch, backend):
+    at = _page(monkeypatch, backend)
+    _click(at, "Run: RedisVL beside the lab's cache")
+    m = _metrics(at)
+    if backend == "embedded":
+        assert m["Same hit or miss, same match, same distance"] == "100.0 %"
+        assert m["Top-1: numpy = server index"] == "100.0 %"
+        code = at.code[-1].value
+        assert "SemanticCache(" in code
+        chosen = float(m["RedisVL optimizer's threshold"])
+        assert f"distance_threshold={chosen:.2f}" in code
+    else:
+        assert any("RedisVL needs the query engine" in w.value for w in at.warning)
+        assert "The lab's recommended threshold" in m
+
+
 def test_without_the_model_the_page_explains_and_the_rest_of_the_app_still_works(monkeypatch):
     """As on a host where torch / sentence-transformers are not installed (None in sys.modules makes
     them unimportable; the page checks with importlib before importing anything heavy)."""
@@ -103,3 +154,30 @@ def test_without_the_model_the_page_explains_and_the_rest_of_the_app_still_works
     assert runs and not [r for r in runs if "semantic" in r.lower() or "Threshold" in r]
     at.switch_page("app_pages/home.py").run()
     assert not at.exception
+
+
+def test_the_model_loads_once_in_the_background_and_the_page_waits_for_it(monkeypatch):
+    """The start-up preload and the page ask for the model at the same time: one load, and the page renders
+    once it is done (a stand-in model that takes a second to 'import')."""
+    loads = []
+
+    class SlowModel(HashingEmbedder):
+        def __init__(self) -> None:
+            loads.append(time.monotonic())
+            embedder_module.LOADING.stage, embedder_module.LOADING.step = "importing (stand-in)", 1
+            time.sleep(1.0)
+            super().__init__(384)
+
+    monkeypatch.setattr(embedder_module, "MiniLMEmbedder", SlowModel)
+    monkeypatch.setattr(embedder_module, "_DEFAULT", [])
+    monkeypatch.setattr(embedder_module, "model_problem", lambda: None)
+    monkeypatch.setattr(preload, "model_problem", lambda: None)
+    monkeypatch.setattr(preload, "_thread", [])
+    monkeypatch.setenv("LAB_PRELOAD_MODEL", "1")
+    at = _page(monkeypatch, "sandbox")
+    assert not at.exception and len(loads) == 1
+    assert preload._thread and embedder_module.LOADING.stage == "ready"
+    assert not at.get("progress")  # the bar is gone once the model is there
+    monkeypatch.setenv("LAB_PRELOAD_MODEL", "0")
+    monkeypatch.setattr(preload, "_thread", [])
+    assert not preload.start_model_preload()  # turned off

@@ -1,8 +1,10 @@
 """The semantic-cache tabs of the AI-apps page in a real browser, on the sandbox and the embedded server.
 
-The first render imports torch and loads all-MiniLM-L6-v2, so the timeouts are raised. Each tab's Run
-button is clicked, the threshold slider is moved with the keyboard (the distance beside it must follow),
-and a paraphrase is asked in "Try it". Screenshots: ``screenshots/<backend>-ai-semantic-<tab>.png``.
+The app loads all-MiniLM-L6-v2 in the background from its start (``LAB_PRELOAD_MODEL=1``), so the first
+render may still wait for it: the timeouts are raised. Each tab's Run button is clicked, the threshold slider
+is moved with the keyboard (the distance beside it must follow), a paraphrase is asked in "Try it", an entry
+expires out of the index and RedisVL answers beside the lab's cache (numpy and a message on the sandbox).
+Screenshots: ``screenshots/<backend>-ai-semantic-<tab>.png``.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ def _click(page, panel, name: str, where: str) -> None:
 def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch):
     if not dataset.DATA.is_file():  # before the dataset is merged: the small fixture
         monkeypatch.setenv("LAB_SEMANTIC_FAQ", str(FIXTURE))
+    monkeypatch.setenv("LAB_PRELOAD_MODEL", "1")  # as `make run` does: the model loads from the app's start
     app = start_app(backend)
     page.context.set_default_timeout(60_000)
     page.goto(app.url(PATH), wait_until="domcontentloaded")
@@ -61,6 +64,8 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
     panel = open_tab(page, "Semantic cache", where)
     _click(page, panel, "Run: A query stream", where)
     assert 0 < float(_metric(panel, "hit rate")) <= 1
+    answered = "server FLAT index" if backend == "embedded" else "numpy exact KNN"
+    expect(panel.get_by_text(re.compile(f"answered by the {answered}"))).to_be_visible(timeout=30_000)
     wait_charts(page)
     full_screenshot(page, SCREENSHOTS / f"{backend}-ai-semantic-stream.png")
 
@@ -85,4 +90,18 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
     _click(page, panel, "Ask", where)
     expect(panel.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Cache hit", timeout=30_000)
     full_screenshot(page, SCREENSHOTS / f"{backend}-ai-semantic-try.png")
+
+    panel = open_tab(page, "Vector index", where)
+    _click(page, panel, "Run: An expired entry leaves the index", where)
+    assert float(_metric(panel, "Gone from the search after").split()[0]) >= 2.0  # the default 2 s TTL
+    full_screenshot(page, SCREENSHOTS / f"{backend}-ai-semantic-index.png")
+
+    panel = open_tab(page, "RedisVL", where)
+    _click(page, panel, "Run: RedisVL beside the lab's cache", where)
+    if backend == "embedded":
+        assert _metric(panel, "Same hit or miss, same match, same distance") == "100.0 %"
+        expect(panel.locator('[data-testid="stCode"]').last).to_contain_text("SemanticCache(")
+    else:
+        expect(panel.get_by_text(re.compile("RedisVL needs the query engine")).first).to_be_visible()
+    full_screenshot(page, SCREENSHOTS / f"{backend}-ai-semantic-redisvl.png")
     assert_clean_log(app)

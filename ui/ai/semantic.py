@@ -1,9 +1,10 @@
-"""Semantic-cache page pieces: the model (loaded lazily, once, on this page only), the query-stream
-recipe, the threshold evaluation view and the try-it box."""
+"""Semantic-cache page pieces: the model (loaded once per process, with its progress shown while it loads),
+the query-stream recipe, the threshold evaluation view and the try-it box."""
 from __future__ import annotations
 
 import os
 import random
+import time
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,11 @@ from labs.core.experiment import Result
 from labs.ai.llm import LLMError, Pricing, llm_from_env
 from labs.ai.semantic import evaluate
 from labs.ai.semantic.dataset import DatasetError, embed_cached, load_faq
-from labs.ai.semantic.embedder import Embedder, ModelUnavailable, cosine_distance, default_embedder, model_problem
+from labs.ai.semantic.embedder import (Embedder, Loading, ModelUnavailable, cosine_distance, default_embedder,
+                                       model_problem)
 from labs.ai.semantic.guard import contrast_guard
-from labs.ai.semantic.store import NumpyIndex, SemanticCache
+from labs.ai.semantic.store import INDEXES, NumpyIndex, SemanticCache
+from ui.preload import loading, start_model_load
 from ui.recipes import recipe, show_metrics
 from ui.session import namespace
 from ui.widgets import lesson
@@ -29,8 +32,24 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 TENANTS = ("tenant-1", "tenant-2")
 
 
-@st.cache_resource(show_spinner="Loading the embedding model all-MiniLM-L6-v2 (once per app process, a few seconds)…")
+def _wait_for_model() -> None:
+    """Start the model load if nobody has (the start-up preload may be off), and show its stage and the
+    seconds so far until it is done — never a frozen page."""
+    start_model_load()
+    state = loading()
+    if state is None:
+        return
+    bar = st.progress(0.0, text="Loading the embedding model…")
+    while (state := loading()) is not None:
+        bar.progress(state.step / Loading.STEPS,
+                     text=f"Loading the embedding model all-MiniLM-L6-v2 (once per app process): {state.stage} — "
+                          f"{state.elapsed_s:.0f} s so far, usually a few seconds…")
+        time.sleep(0.25)
+    bar.empty()
+
+
 def _model() -> Embedder:
+    _wait_for_model()
     return default_embedder()
 
 
@@ -82,6 +101,7 @@ def stream_tab(backend: Backend) -> None:
 
 
 def _stream_view(result: Result, _params: Any) -> None:
+    st.caption(f"Every search was answered by the **{result.metrics.get('index', 'numpy exact KNN')}**.")
     left, right = st.columns(2)
     left.plotly_chart(charts.line_chart(result.frames["cumulative"], "query", "usd", "setup", x_title="question",
                                         y_title="LLM $ spent so far (simulated)"), width="stretch")
@@ -154,22 +174,25 @@ def _evaluation_view(result: Result, _params: Any) -> None:
 
 # --------------------------------------------------------------------------- tab 3: try it
 
-def _cache(backend: Backend, embedder: Embedder, faq: pd.DataFrame) -> SemanticCache:
-    """This learner's try-it cache on this backend, pre-filled with the FAQ for both tenants."""
-    key = f"semantic_try_cache_{backend.kind}_{backend.label}"
+def _cache(backend: Backend, embedder: Embedder, faq: pd.DataFrame, index: str) -> SemanticCache:
+    """This learner's try-it cache on this backend and index, pre-filled with the FAQ for both tenants."""
+    key = f"semantic_try_cache_{backend.kind}_{backend.label}_{index}"
     cache = st.session_state.get(key)
     if cache is None:
-        cache = SemanticCache(backend.client, namespace("semantic"), embedder, index="auto", caps=backend.caps,
+        cache = SemanticCache(backend.client, namespace("semantic"), embedder, index=index, caps=backend.caps,
                               name="try")
         cache.load()
         st.session_state[key] = cache
+    cache.client = backend.client  # this run's client (it logs into this run's command log)
+    if hasattr(cache.index, "server"):
+        cache.index.server.client = backend.client
     canon = faq[faq.kind == "canonical"]
     short = isinstance(cache.index, NumpyIndex) and len(cache.index) < len(TENANTS) * len(canon)
-    if short or not st.session_state.get(key + "_filled"):  # first use, or entries expired / reset since
+    gone = not backend.client.exists(cache.entry_key(TENANTS[0], canon.question.iloc[0]))
+    if short or gone:  # first use, or entries expired / reset since
         vectors, _ = embed_cached(embedder, list(canon.question))
         for tenant in TENANTS:
             cache.store_many(list(canon.question), list(canon.answer), tenant, vectors=vectors)
-        st.session_state[key + "_filled"] = True
     return cache
 
 
@@ -193,16 +216,19 @@ def try_tab(backend: Backend) -> None:
         return
     embedder, faq = found
     sim = threshold_slider("semantic_try_threshold", 0.80)
-    left, right = st.columns(2)
+    left, middle, right = st.columns([2, 3, 1])
     tenant = left.selectbox("Asked by", TENANTS, key="semantic_try_tenant",
                             help="Each tenant (customer) only ever matches its own cache entries.")
+    index = middle.radio("Vector index", INDEXES, horizontal=True, key="semantic_try_index",
+                         help="auto: the server's FLAT index when the server has search, else numpy in the app. "
+                              "FLAT is exact, HNSW approximate; numpy is exact KNN inside this app.")
     guard = right.toggle("Contrast guard", value=True, key="semantic_try_guard")
     with st.form("semantic_try"):
         question = st.text_input("Your question", value="How can I change my password?", key="semantic_try_q")
         asked = st.form_submit_button("Ask", type="primary", icon=":material/send:")
     if asked:
         try:
-            st.session_state["semantic_try_result"] = _ask(backend, embedder, faq, question, tenant, sim, guard)
+            st.session_state["semantic_try_result"] = _ask(backend, embedder, faq, question, tenant, sim, guard, index)
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
         except LLMError as exc:
@@ -216,13 +242,13 @@ def try_tab(backend: Backend) -> None:
 
 
 def _ask(backend: Backend, embedder: Embedder, faq: pd.DataFrame, question: str, tenant: str, sim: float,
-         guard: bool) -> dict:
+         guard: bool, index: str) -> dict:
     question = question.strip()
     if not question:
         raise ValueError("Type a question first.")
     if len(question) > 500:
         raise ValueError("Keep the question under 500 characters.")
-    cache = _cache(backend, embedder, faq)
+    cache = _cache(backend, embedder, faq, index)
     cache.guard = contrast_guard if guard else None
     look = cache.check(question, tenant, threshold=sim, k=5)
     llm = None
@@ -235,11 +261,13 @@ def _ask(backend: Backend, embedder: Embedder, faq: pd.DataFrame, question: str,
     entry = {name: (f"<{len(value)} bytes: {len(value) // 4} float32>" if name == "vector"
                     else value.decode() if isinstance(value, bytes) else str(value)) for name, value in fields.items()}
     return {"look": look, "llm": llm, "index": cache.index.kind, "backend": backend.label, "key": key,
-            "entry": entry, "ttl": backend.client.ttl(key)}
+            "entry": entry, "ttl": backend.client.ttl(key), "why": cache.index_note, "notice": cache.notice}
 
 
 def _show_answer(shown: dict) -> None:
     look, llm = shown["look"], shown["llm"]
+    if shown.get("notice"):
+        st.warning(shown["notice"], icon=":material/build:")
     if look.hit:
         st.success(f"**Cache hit** (similarity {look.best.similarity:.3f}, distance {look.best.distance:.3f}) — "
                    f"answer of the cached question “{look.best.prompt}”:\n\n{look.answer}", icon=":material/bolt:")
@@ -260,8 +288,10 @@ def _show_answer(shown: dict) -> None:
         cols[3].metric(f"Cost ({'simulated' if llm.simulated else 'reported usage'})", f"${llm.cost_usd:.5f}")
     neighbours = pd.DataFrame([{"cached question": n.prompt, "tenant": n.tenant, "similarity": round(n.similarity, 3),
                                 "distance": round(n.distance, 3), "answer": n.answer} for n in look.neighbours])
-    st.markdown(f"**Nearest entries of {look.tenant}** (threshold {look.threshold:.2f} similarity; "
-                f"{shown['index']} on {shown['backend']})")
+    st.markdown(f"**Nearest entries of {look.tenant}** (threshold {look.threshold:.2f} similarity) — answered by the "
+                f"**{shown['index']}** on {shown['backend']}")
+    if shown.get("why"):
+        st.caption(shown["why"])
     st.dataframe(neighbours, hide_index=True, width="stretch")
     with st.expander(f"The entry in Redis: HGETALL {shown['key']} (TTL {shown['ttl']} s)", icon=":material/terminal:"):
         st.dataframe(pd.DataFrame(list(shown["entry"].items()), columns=["field", "value"]), hide_index=True,

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from labs.core.search_module import lab_cache_dir
 from labs.ai.semantic.embedder import Embedder
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "semantic_faq.csv"
@@ -65,15 +65,7 @@ def load_faq(path: str | os.PathLike | None = None) -> pd.DataFrame:
 
 def cache_dir() -> Path:
     """Where embeddings are kept (never in the repository)."""
-    base = Path(os.environ["LAB_CACHE_DIR"]).expanduser() if os.environ.get("LAB_CACHE_DIR") else \
-        Path.home() / ".cache" / "redis-caching-lab"
-    for folder in (base / "embeddings", Path(tempfile.gettempdir()) / "redis-caching-lab" / "embeddings"):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return folder
-        except OSError:
-            continue
-    return Path(tempfile.mkdtemp(prefix="lab-embeddings-"))
+    return lab_cache_dir("embeddings")
 
 
 def texts_digest(model: str, texts: Sequence[str]) -> str:

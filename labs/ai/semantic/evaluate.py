@@ -38,21 +38,23 @@ def _nearest(sims: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.nd
     return best, sims[np.arange(len(best)), best]
 
 
+Nearest = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # best, its similarity; same within the domain
+
+
 def score_queries(faq: pd.DataFrame, vectors: np.ndarray,
-                  guard: Callable[[str, str], str] = contrast_guard) -> pd.DataFrame:
+                  guard: Callable[[str, str], str] = contrast_guard, nearest: Nearest | None = None) -> pd.DataFrame:
     """One row per query: its nearest canonical (in the whole cache, and within the query's own domain),
     that similarity, whether serving it is right, what the contrast guard says, and the similarity of the
     pair the dataset names (paraphrase ↔ its canonical, hard negative ↔ the canonical it is confusable
-    with, unrelated ↔ its nearest canonical)."""
+    with, unrelated ↔ its nearest canonical). ``nearest`` gives the neighbours as a server index found them
+    (canonical row numbers and similarities); by default numpy finds them."""
     canon_mask = (faq.kind == "canonical").to_numpy()
     canon = faq[canon_mask].reset_index(drop=True)
     queries = faq[faq.kind.isin(QUERY_KINDS)]
     sims = vectors[queries.index.to_numpy()] @ vectors[canon_mask].T
-    best, best_sim = _nearest(sims)
-    # the domain filter: only the query's own domain's entries (a query without a domain sees them all)
-    same = (queries.domain.to_numpy()[:, None] == canon.domain.to_numpy()[None, :]) | \
-        (queries.domain.to_numpy()[:, None] == "")
-    dbest, dbest_sim = _nearest(sims, same)
+    if nearest is None:
+        nearest = numpy_nearest(faq, vectors)
+    best, best_sim, dbest, dbest_sim = nearest
     canon_row = {intent: i for i, intent in enumerate(canon.intent)}
     partner = []
     for row, (kind, intent, confusable, b) in enumerate(zip(queries.kind, queries.intent,
@@ -73,6 +75,18 @@ def score_queries(faq: pd.DataFrame, vectors: np.ndarray,
     out["guard_reason"] = [guard(q, n) for q, n in zip(out.question, out.nearest)]
     out["guard_reason_in_domain"] = [guard(q, n) for q, n in zip(out.question, out.nearest_in_domain)]
     return out
+
+
+def numpy_nearest(faq: pd.DataFrame, vectors: np.ndarray) -> Nearest:
+    """Each query's nearest canonical by exact KNN in numpy: in the whole cache, and within its own domain
+    (the domain filter: a query without a domain sees every entry)."""
+    canon_mask = (faq.kind == "canonical").to_numpy()
+    canon = faq[canon_mask]
+    queries = faq[faq.kind.isin(QUERY_KINDS)]
+    sims = vectors[queries.index.to_numpy()] @ vectors[canon_mask].T
+    same = (queries.domain.to_numpy()[:, None] == canon.domain.to_numpy()[None, :]) | \
+        (queries.domain.to_numpy()[:, None] == "")
+    return (*_nearest(sims), *_nearest(sims, same))
 
 
 def _check_guard(guard: str | bool) -> str:

@@ -30,7 +30,8 @@ from labs.ai.semantic import evaluate
 from labs.ai.semantic.dataset import load_faq, embed_cached
 from labs.ai.semantic.embedder import Embedder, cosine_distance, default_embedder
 from labs.ai.semantic.guard import contrast_guard
-from labs.ai.semantic.store import SemanticCache
+from labs.ai.semantic.measure_sets import STREAM, THRESHOLD
+from labs.ai.semantic.store import INDEXES, SemanticCache, has_search
 
 PAGE = "app_pages/ai_cache.py"
 SYSTEM_PROMPT_TOKENS = 150  # a typical FAQ bot's instructions, sent with every call
@@ -58,6 +59,9 @@ class StreamParams:
                                    help="What the LLM costs per million answer tokens (gpt-4o list price: 10).")
     ttl_s: int = knob(3600, min=1, max=86_400, unit="s", label="entry TTL", help="Lease of each cache entry; a hit renews it.")
     seed: int = knob(7, min=0, max=2**31 - 1, help="Seed of the stream (same seed, same questions).")
+    index: str = knob("auto", choices=INDEXES, label="vector index",
+                      help="auto: the server's FLAT index where the server has search, else numpy in the app; "
+                           "FLAT and HNSW: the server's (exact / approximate); numpy: exact KNN in the app.")
 
     def __post_init__(self) -> None:
         check_ranges(self)
@@ -87,7 +91,7 @@ def _pick_stream(faq: pd.DataFrame, p: StreamParams, rng: random.Random) -> list
 @register("semantic-stream", title="A query stream through the semantic cache",
           summary="The FAQ is cached per tenant; a stream of repeats, paraphrases, hard negatives and unrelated "
                   "questions is embedded, searched and — on a miss — sent to a simulated LLM.",
-          params=StreamParams, page=PAGE)
+          params=StreamParams, page=PAGE, measures=STREAM)
 def run_stream(params: StreamParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
                embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
                on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
@@ -107,7 +111,7 @@ def _stream(p: StreamParams, backend: Any, ns: Namespace, embedder: Embedder, fa
     answers = dict(zip(faq.question, faq.answer))
     llm = SimulatedLLM(lambda q: answers.get(q, ""), p.llm_latency_ms, Pricing(p.price_in_per_1m / 1000, p.price_out_per_1m / 1000),
                        SYSTEM_PROMPT_TOKENS, rng=random.Random(p.seed + 1))
-    cache = SemanticCache(backend.client, ns, embedder, threshold=p.threshold, ttl_s=p.ttl_s, index="auto",
+    cache = SemanticCache(backend.client, ns, embedder, threshold=p.threshold, ttl_s=p.ttl_s, index=p.index,
                           caps=backend.caps, guard=contrast_guard if p.guard else None, name="stream")
     cache.clear()
     canon = faq[faq.kind == "canonical"]
@@ -165,10 +169,12 @@ def _stream_result(p: StreamParams, frame: pd.DataFrame, cache: SemanticCache, b
         "embed_p50_ms": float(frame.embed_ms.median()), "search_p50_ms": float(frame.search_ms.median()),
         "p50_with_cache_ms": float(np.median(with_cache_ms)), "p50_without_cache_ms": float(np.median(without_ms)),
         "threshold_similarity": p.threshold, "threshold_distance": cosine_distance(p.threshold),
+        "index": cache.index.kind,
     }
     notes = [
-        f"MEASURED on {backend.label}: embedding with {embedder.name} and the {cache.index.kind} search; entries are "
-        f"Redis hashes under your namespace with a {p.ttl_s} s TTL that each hit renews.",
+        f"MEASURED on {backend.label}: embedding with {embedder.name}; the {cache.index.kind} answered every search. "
+        f"Entries are Redis hashes under your namespace with a {p.ttl_s} s TTL that each hit renews."
+        + (f" ({cache.index_note})" if cache.index_note else ""),
         f"SIMULATED: the LLM (median {p.llm_latency_ms:.0f} ms, ${p.price_in_per_1m:g} per 1M input and "
         f"${p.price_out_per_1m:g} per 1M output tokens, ~4 characters per token, {SYSTEM_PROMPT_TOKENS} system-prompt "
         "tokens per call). Its answers come from the FAQ dataset.",
@@ -219,13 +225,18 @@ def _lookup_ms(embedder: Embedder, questions: list[str], canon_vectors: np.ndarr
 @register("semantic-threshold", title="Threshold evaluation",
           summary="Every FAQ query scored with the real model: hit rate, precision and wrong answers at each "
                   "threshold; one chosen on validation, reported on test, with and without the guard.",
-          params=ThresholdParams, page=PAGE)
-def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
+          params=ThresholdParams, page=PAGE, measures=THRESHOLD)
+def run_threshold(params: ThresholdParams, *, backend: Any = None, ns: Namespace | None = None,
+                  embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
                   on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     embedder = embedder or default_embedder()
     faq = load_faq() if faq is None else faq
     vectors, from_disk = embed_cached(embedder, list(faq.question))
-    scored = evaluate.score_queries(faq, vectors)
+    server = None
+    if backend is not None and has_search(backend.caps):
+        server = server_nearest(backend, ns or Namespace(new_session_id()), embedder, faq, vectors)
+    scored = evaluate.score_queries(faq, vectors, nearest=server[0] if server else None)
+    index = server[3] if server else "numpy exact KNN"
     swept = evaluate.sweep(scored)
     both = evaluate.GUARDS[3]
     rec, rec_both = evaluate.recommend(swept, "none"), evaluate.recommend(swept, both)
@@ -263,8 +274,10 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
         "day_saved_usd": float(at.loc[(rec, "none")].saved_usd),
         "day_wrong_answers": float(at.loc[(rec, "none")].wrong_answers),
         "day_wrong_answers_both_guards": float(at.loc[(rec, both)].wrong_answers),
-        "llm_call_usd": call_usd, "lookup_ms": lookup_ms,
+        "llm_call_usd": call_usd, "lookup_ms": lookup_ms, "index": index,
     }
+    if server:
+        metrics.update(top1_agreement_numpy=server[1], top1_ties=server[2])
     n = faq.kind.value_counts()
     notes = [
         f"MEASURED with {embedder.name}: {len(faq)} questions ({int(n.get('canonical', 0))} cached canonical, "
@@ -274,9 +287,47 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
         f"split ({len(test)} queries), which played no part in choosing it.",
         f"SIMULATED money and time: one LLM call ≈ ${call_usd:.5f} (prices above, ~4 characters per token) and "
         f"{params.llm_latency_ms:.0f} ms; a lookup (embed + search) measured here at {lookup_ms:.1f} ms.",
+        f"Each question's nearest cached question was found by the {index}"
+        + (f" on {backend.label}; numpy agrees on {server[1]:.1%} of them ({server[2]} ties for nearest)."
+           if server else (f" in this process ({backend.caps.search_note()})." if backend is not None else ".")),
     ]
     return Result(metrics, {"scored": scored, "sweep": swept, "table": table, "economics": economics,
                             "same_hit_rate": same_hit_rate}, notes)
+
+
+def server_nearest(backend: Any, ns: Namespace, embedder: Embedder, faq: pd.DataFrame,
+                   vectors: np.ndarray) -> tuple[evaluate.Nearest, float, int, str]:
+    """Each query's nearest canonical asked of the server's FLAT index — in the whole cache (tenant "all") and
+    within its help section (the canonicals stored again with the section as tenant) — and how often that
+    agrees with numpy: (nearest, agreement, ties, index kind)."""
+    is_canon = (faq.kind == "canonical").to_numpy()
+    canon, canon_vectors = faq[is_canon].reset_index(drop=True), vectors[is_canon]
+    cache = SemanticCache(backend.client, ns, embedder, index="FLAT", caps=backend.caps, name="threshold", ttl_s=900)
+    sections = {domain: f"section-{i}" for i, domain in enumerate(sorted(set(canon.domain) - {""}))}
+    try:
+        row_of = {key: i for i, key in enumerate(cache.store_many(list(canon.question), list(canon.answer), "all",
+                                                                  vectors=canon_vectors))}
+        for domain, tenant in sections.items():
+            rows = np.flatnonzero((canon.domain == domain).to_numpy())
+            keys = cache.store_many(list(canon.question.iloc[rows]), list(canon.answer.iloc[rows]), tenant,
+                                    vectors=canon_vectors[rows])
+            row_of.update(zip(keys, rows))
+        queries = faq[faq.kind.isin(evaluate.QUERY_KINDS)]
+        found = []
+        for vector, domain in zip(vectors[queries.index.to_numpy()], queries.domain):
+            whole = cache.index.search(vector, "all", 1)
+            inside = cache.index.search(vector, sections[domain], 1) if domain in sections else \
+                whole if domain == "" else []
+            found.append([row_of[whole[0][0]], whole[0][1],
+                          row_of[inside[0][0]] if inside else 0, inside[0][1] if inside else -np.inf])
+    finally:
+        cache.clear()
+    found = np.asarray(found, dtype=float)
+    nearest = (found[:, 0].astype(int), found[:, 1], found[:, 2].astype(int), found[:, 3])
+    sims = vectors[queries.index.to_numpy()] @ canon_vectors.T
+    top = np.sort(sims, axis=1)[:, -2:]
+    agree = np.abs(sims[np.arange(len(sims)), nearest[0]] - sims.max(axis=1)) < 1e-6
+    return nearest, float(agree.mean()), int((top[:, 1] - top[:, 0] < 1e-6).sum()), cache.index.kind
 
 
 def _at_half(same_hit_rate: pd.DataFrame, guard: str) -> float:
@@ -287,3 +338,6 @@ def _at_half(same_hit_rate: pd.DataFrame, guard: str) -> float:
 def _pick(table: pd.DataFrame, setting: str, kind: str, column: str) -> float:
     row = table[(table.setting == setting) & (table.kind == kind)]
     return float(row[column].iloc[0]) if len(row) else float("nan")
+
+
+from labs.ai.semantic import expiry, redisvl_compare, vector_index  # noqa: E402,F401  (register their experiments)

@@ -5,13 +5,16 @@ Each entry is a hash in the learner's namespace, ``lab:{sid}:semantic:<cache>:en
 a hit refreshes — RedisVL's ``SemanticCache`` does the same (``check`` calls ``_refresh_ttl`` on the key it
 returns; redis/redis-vl-python ``redisvl/extensions/cache/llm/semantic.py``).
 
-Two indexes find the nearest entries, both exact cosine KNN, so both give the same top-1:
+The hash also carries ``ns`` (the learner), ``cache`` and ``vector_dims``: the TAG fields and the FILTER of
+the server's index. Three indexes find the nearest entries:
 
-- :class:`NumpyIndex` — a matrix of the entries' vectors per tenant, in this process, rebuilt from the
-  hashes by ``SCAN`` (works on every backend, fakeredis included). The hashes stay the truth: a neighbour
-  whose key has expired is dropped from the matrix when it is met.
-- :class:`SearchIndex` — the server's query engine (``FT.CREATE … VECTOR FLAT … DISTANCE_METRIC COSINE``,
-  Redis 8 / Redis Stack / valkey-search), used only when the capabilities probe lists a search module.
+- :class:`NumpyIndex` — exact cosine KNN over a matrix of the entries' vectors per tenant, in this process,
+  rebuilt from the hashes by ``SCAN`` (works on every backend, fakeredis included). The hashes stay the
+  truth: a neighbour whose key has expired is dropped from the matrix when it is met.
+- the server's FLAT index (``server_index.ServerIndex``) — exact KNN by the query engine, so the same top-1
+  as numpy; the default wherever the capabilities probe finds a search module (not on a cluster, where an
+  index covers one shard).
+- the server's HNSW index — approximate: fast on large caches, with a recall below 1 to measure.
 
 Thresholds: the lab speaks cosine *similarity* s (1 = same direction); Redis and RedisVL speak cosine
 *distance* d = 1 − s (0 … 2). A hit needs s ≥ threshold, i.e. d ≤ 1 − threshold. A distance threshold of
@@ -21,25 +24,36 @@ redis/redis-vl-python#649).
 from __future__ import annotations
 
 import hashlib
-import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import redis
 
 from labs.core.namespace import Namespace, check_ttl
 from labs.ai.semantic.embedder import Embedder
+from labs.ai.semantic.server_index import SHARED_HNSW, ServerIndex
 
 LAB = "semantic"
 EPSILON = 1e-5  # float32 rounding: a text compared with itself scores 0.99999994, not exactly 1
-_TENANT = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
-SEARCH_MODULES = ("search", "ft", "searchlight", "valkey-search")
+INDEXES = ("auto", "numpy", "FLAT", "HNSW")
+_CACHE_NAME = "abcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
 def check_tenant(tenant: str) -> str:
-    if not isinstance(tenant, str) or not _TENANT.match(tenant):
-        raise ValueError(f"tenant must be 1-40 letters, digits, '-' or '_', got {tenant!r}.")
+    """A tenant is 1-40 characters of any script, punctuation and inner spaces included (they are escaped
+    in queries) — but no ',' (the TAG separator would index "a,b" as two tenants, a and b), no space at
+    either end (the index trims it) and no control characters."""
+    if not isinstance(tenant, str) or not 1 <= len(tenant) <= 40:
+        raise ValueError(f"A tenant must be 1 to 40 characters, got {tenant!r}.")
+    if "," in tenant:
+        raise ValueError(f"A tenant may not contain ',' (the index would read {tenant!r} as several tenants).")
+    if tenant != tenant.strip():
+        raise ValueError(f"A tenant may not start or end with a space (the index trims it): {tenant!r}.")
+    if any(unicodedata.category(ch).startswith("C") for ch in tenant):
+        raise ValueError(f"A tenant may not contain control characters: {tenant!r}.")
     return tenant
 
 
@@ -153,32 +167,26 @@ class NumpyIndex:
         return [(keys[i], float(sims[i])) for i in top]
 
 
-class SearchIndex:
-    """The server's vector index (FT.CREATE … VECTOR FLAT, COSINE) over this learner's entry hashes.
+def has_search(caps: Any) -> bool:
+    """Does the capabilities probe find a query engine (FT.*) that can index this learner's entries?
+    Not on a cluster: an index there covers the keys of one shard only."""
+    return bool(getattr(caps, "search", "")) and not getattr(caps, "cluster", False)
 
-    Only used when the server lists a search module. An index is not a key and has no TTL: ``drop()``
-    removes it (the page's reset does), never the hashes of anyone else.
-    """
 
-    kind = "server vector index (FT.SEARCH)"
+class ServerView:
+    """The server index seen by one learner's cache: queries filter on the learner, the cache and the tenant.
+    Writing a hash under the prefix indexes it, and an expired hash leaves the index, so add/remove do nothing."""
 
-    def __init__(self, client: Any, ns: Namespace, dims: int, cache_name: str = "cache") -> None:
-        self.client, self.dims = client, dims
-        self.name = ns.key(f"{cache_name}:idx")
-        self.prefix = ns.key(f"{cache_name}:entry:")
-        try:
-            client.execute_command("FT.INFO", self.name)
-        except Exception:  # noqa: BLE001 — "Unknown index name" differs by server; any error means: create it
-            client.execute_command(
-                "FT.CREATE", self.name, "ON", "HASH", "PREFIX", 1, self.prefix, "SCHEMA",
-                "tenant", "TAG", "vector", "VECTOR", "FLAT", 6, "TYPE", "FLOAT32", "DIM", dims,
-                "DISTANCE_METRIC", "COSINE")
+    def __init__(self, index: ServerIndex, session_id: str, cache: str) -> None:
+        self.server, self.session_id, self.cache = index, session_id, cache
+
+    kind = property(lambda self: self.server.kind)
 
     def __len__(self) -> int:
         return 0
 
     def add(self, key: str, tenant: str, vector: np.ndarray) -> None:
-        """Nothing to do: the server indexes a hash as soon as it is written under the prefix."""
+        """Nothing to do: the server indexes a hash when it is written."""
 
     def add_many(self, keys: list[str], tenant: str, vectors: np.ndarray) -> None:
         """Nothing to do (see :meth:`add`)."""
@@ -187,26 +195,7 @@ class SearchIndex:
         """Nothing to do: an expired hash leaves the index by itself."""
 
     def search(self, vector: np.ndarray, tenant: str, k: int) -> list[tuple[str, float]]:
-        query = f"(@tenant:{{{tenant}}})=>[KNN {int(k)} @vector $vec AS distance]"
-        reply = self.client.execute_command(
-            "FT.SEARCH", self.name, query, "PARAMS", 2, "vec", np.asarray(vector, np.float32).tobytes(),
-            "SORTBY", "distance", "RETURN", 1, "distance", "LIMIT", 0, int(k), "DIALECT", 2)
-        out = []
-        for i in range(1, len(reply), 2):
-            key = reply[i].decode() if isinstance(reply[i], bytes) else str(reply[i])
-            fields = reply[i + 1]
-            values = {(f.decode() if isinstance(f, bytes) else f): v for f, v in zip(fields[::2], fields[1::2])}
-            out.append((key, 1.0 - float(values["distance"])))
-        return out
-
-    def drop(self) -> None:
-        self.client.execute_command("FT.DROPINDEX", self.name)
-
-
-def has_search(caps: Any) -> bool:
-    """Does the capabilities probe list a query-engine module (FT.*) on this server?"""
-    modules = {m.lower() for m in getattr(caps, "modules", ()) or ()}
-    return bool(modules & set(SEARCH_MODULES))
+        return self.server.search(vector, self.session_id, self.cache, tenant, k)
 
 
 def _text(value: Any) -> str:
@@ -221,17 +210,34 @@ class SemanticCache:
                  name: str = "cache", clock: Callable[[], float] = time.time) -> None:
         self.client, self.embedder, self.guard, self.clock = client, embedder, guard, clock
         self.ns = ns.for_lab(LAB)
-        if not re.match(r"^[a-z0-9_\-]{1,40}$", name):
+        if not 1 <= len(name) <= 40 or set(name) - set(_CACHE_NAME):
             raise ValueError(f"cache name must be short lowercase letters/digits/-/_, got {name!r}.")
         self.name = name
         self.threshold = check_similarity(threshold)
         self.ttl_s = check_ttl(ttl_s)
-        if index not in ("numpy", "search", "auto"):
-            raise ValueError(f"index must be numpy, search or auto, got {index!r}.")
-        if index == "search" or (index == "auto" and has_search(caps)):
-            self.index: NumpyIndex | SearchIndex = SearchIndex(client, self.ns, embedder.dims, name)
-        else:
-            self.index = NumpyIndex(embedder.dims)
+        self.index: NumpyIndex | ServerView = NumpyIndex(embedder.dims)
+        self.index_note = ""  # why numpy answers where a server index was asked for or could have
+        self.use_index(index, caps)
+
+    def use_index(self, index: str, caps: Any = None) -> None:
+        """"auto" (the server's FLAT index where the probe finds search, else numpy), "numpy", "FLAT" or "HNSW"."""
+        choice = {"search": "FLAT", "flat": "FLAT", "hnsw": "HNSW"}.get(index, index)
+        if choice not in INDEXES:
+            raise ValueError(f"index must be one of {', '.join(INDEXES)}, got {index!r}.")
+        server = choice in ("FLAT", "HNSW") and (caps is None or has_search(caps))
+        if choice == "auto":
+            server, choice = has_search(caps), "FLAT"
+        refused = ""
+        if server:
+            try:
+                shared = ServerIndex(self.client, self.embedder.dims, choice, hnsw=SHARED_HNSW)
+                self.index, self.index_note = ServerView(shared, self.ns.session_id, self.name), ""
+                return
+            except redis.ResponseError as exc:  # a query engine that does not take this index (e.g. no FILTER)
+                refused = f"numpy answers: the server refused the lab's vector index ({exc})."
+        if not isinstance(self.index, NumpyIndex):
+            self.index = NumpyIndex(self.embedder.dims)
+        self.index_note = refused or ("" if index == "numpy" else _why_numpy(caps))
 
     @property
     def distance_threshold(self) -> float:
@@ -247,18 +253,26 @@ class SemanticCache:
     def store(self, prompt: str, answer: str, tenant: str, *, vector: np.ndarray | None = None) -> str:
         return self.store_many([prompt], [answer], tenant, vectors=None if vector is None else vector[None, :])[0]
 
+    def check_vectors(self, vectors: Any, rows: int) -> np.ndarray:
+        """``rows`` float32 vectors of the embedder's dimension, or a ValueError saying what is wrong."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape != (rows, self.embedder.dims):
+            raise ValueError(f"Expected {rows} vector(s) of {self.embedder.dims} dimensions ({self.embedder.name}), "
+                             f"got an array of shape {vectors.shape}: embed with the cache's own model.")
+        return vectors
+
     def store_many(self, prompts: list[str], answers: list[str], tenant: str, *,
                    vectors: np.ndarray | None = None) -> list[str]:
         """HSET each entry and give it the cache's TTL, in one pipeline; index it."""
         check_tenant(tenant)
-        vectors = self.embedder.embed(prompts) if vectors is None else np.asarray(vectors, np.float32)
+        vectors = self.check_vectors(self.embedder.embed(prompts) if vectors is None else vectors, len(prompts))
         keys = [self.entry_key(tenant, p) for p in prompts]
         now = self.clock()
         pipe = self.client.pipeline(transaction=False)
         for key, prompt, answer, vector in zip(keys, prompts, answers, vectors):
-            pipe.hset(key, mapping={"prompt": prompt, "answer": answer, "tenant": tenant,
-                                    "vector": vector.astype(np.float32).tobytes(), "created": f"{now:.3f}",
-                                    "hits": 0})
+            pipe.hset(key, mapping={"prompt": prompt, "answer": answer, "tenant": tenant, "ns": self.ns.session_id,
+                                    "cache": self.name, "vector_dims": self.embedder.dims,
+                                    "vector": vector.tobytes(), "created": f"{now:.3f}", "hits": 0})
             pipe.expire(key, self.ttl_s)
         pipe.execute()
         self.index.add_many(keys, tenant, vectors)
@@ -278,10 +292,10 @@ class SemanticCache:
                          else check_similarity(threshold) if threshold is not None
                          else 1.0 - check_distance(distance_threshold))
         start = time.perf_counter()
-        if vector is None:
-            vector = self.embedder.embed([prompt])[0]
+        vector = self.check_vectors(self.embedder.embed([prompt]) if vector is None else
+                                    np.asarray(vector, np.float32).reshape(1, -1), 1)[0]
         embedded = time.perf_counter()
-        found = self._neighbours(vector, tenant, k)
+        found = self.nearest(vector, tenant, k)
         searched = time.perf_counter()
         out = Lookup(prompt, tenant, sim_threshold, found, embed_ms=(embedded - start) * 1000,
                      search_ms=(searched - embedded) * 1000, vector=vector)
@@ -298,8 +312,9 @@ class SemanticCache:
                 pipe.execute()
         return out
 
-    def _neighbours(self, vector: np.ndarray, tenant: str, k: int) -> list[Neighbour]:
-        """Top-k from the index, read back from the hashes; entries that expired are dropped and replaced."""
+    def nearest(self, vector: np.ndarray, tenant: str, k: int) -> list[Neighbour]:
+        """Top-k from the index, read back from the hashes; entries that expired are dropped and replaced.
+        No side effect on a hit (``check`` counts it and renews its TTL)."""
         for _ in range(3):
             candidates = self.index.search(vector, tenant, k)
             if not candidates:
@@ -336,10 +351,28 @@ class SemanticCache:
                     self.index.add(key, _text(tenant), np.frombuffer(raw, dtype=np.float32))
         return len(self.index)
 
+    @property
+    def notice(self) -> str:
+        """A message for the learner when the server index had to be created again mid-session."""
+        return getattr(getattr(self.index, "server", None), "notice", "")
+
     def clear(self) -> int:
-        """Delete this learner's entries (SCAN MATCH + UNLINK) and empty the index."""
+        """Delete this learner's entries (SCAN MATCH + UNLINK) and empty the numpy index; a server index stays
+        (every learner shares it) and forgets the deleted hashes by itself."""
         keys = [_text(k) for k in self.client.scan_iter(match=self.ns.key(f"{self.name}:entry:") + "*", count=500)]
-        removed = int(self.client.unlink(*keys)) if keys else 0
+        removed = 0
+        for start in range(0, len(keys), 200):  # small batches: each UNLINK also updates the server's indexes
+            removed += int(self.client.unlink(*keys[start:start + 200]))
         if isinstance(self.index, NumpyIndex):
             self.index = NumpyIndex(self.embedder.dims)
         return removed
+
+
+def _why_numpy(caps: Any) -> str:
+    """Why exact KNN in numpy answers on this backend."""
+    if caps is None:
+        return ""
+    if getattr(caps, "search", "") and getattr(caps, "cluster", False):
+        return "numpy answers: on a cluster a server index covers one shard only."
+    note = caps.search_note() if hasattr(caps, "search_note") else "the server has no search module."
+    return f"numpy answers: {note}"
