@@ -3,8 +3,10 @@ import streamlit as st
 
 from ui.backend import current_backend, health_banner, sidebar
 from ui.catalog import SECTIONS, available
+from ui.startup import startup
 
 st.set_page_config(page_title="Redis Caching Lab", page_icon=":material/bolt:", layout="wide")
+startup()
 
 sections: dict[str, list] = {}
 for entry in available():
