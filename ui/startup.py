@@ -12,13 +12,14 @@ generates it here, at its first page load. It is never shown in the app.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+
+from labs.workshop.serve import banner, new_passcode
 
 PASSCODE_ENV = "LAB_INSTRUCTOR_PASSCODE"
 SOURCE_ENV = "LAB_PASSCODE_SOURCE"      # "generated" when a launcher generated the passcode in the environment
@@ -35,18 +36,6 @@ class Passcode:
     @property
     def generated(self) -> bool:
         return self.source == "generated"
-
-
-def new_passcode() -> str:
-    """12 URL-safe characters (72 random bits): easy to type from a terminal, infeasible to guess in 5 tries."""
-    return secrets.token_urlsafe(9)
-
-
-def banner(passcode: str, *, how_to_set: str = "LAB_INSTRUCTOR_PASSCODE=<your passcode> make run") -> str:
-    """The lines printed in the terminal when a passcode was generated."""
-    return ("\n  Instructor passcode (Workshop page → Instructor): " + passcode + "\n"
-            "  It was generated for this run. To choose your own: " + how_to_set + "\n"
-            "  or set LAB_INSTRUCTOR_PASSCODE in .streamlit/secrets.toml.\n")
 
 
 def secret(*path: str) -> str:
@@ -73,7 +62,7 @@ def instructor_passcode() -> Passcode:
     with _lock:
         if not _generated:
             _generated.append(new_passcode())
-            print(banner(_generated[0], how_to_set="LAB_INSTRUCTOR_PASSCODE=<your passcode> streamlit run app.py"),
+            print(banner(_generated[0], "LAB_INSTRUCTOR_PASSCODE=<your passcode> streamlit run app.py"),
                   file=sys.stdout, flush=True)
         return Passcode(_generated[0], "generated")
 
