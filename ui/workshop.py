@@ -69,6 +69,14 @@ def workshop_seconds() -> int:
         return DEFAULT_WORKSHOP_S
 
 
+def replica_note() -> None:
+    """Which app replica serves this session, under ``make workshop`` (``$LAB_REPLICA``); nothing otherwise."""
+    replica = os.environ.get("LAB_REPLICA", "")
+    if replica.isalnum() and len(replica) <= 16:
+        st.caption(f":material/lan: Served by app replica `{replica}` of this workshop; your resume "
+                   "link (sidebar) opens your keys and progress on any replica.")
+
+
 # ---------------------------------------------------------------------------------------- the store
 def class_backend() -> Backend | None:
     """The server the class shares: the configured live Redis, else this app's embedded server (every session
