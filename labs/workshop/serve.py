@@ -130,6 +130,14 @@ def class_server_extra() -> dict[str, str]:
     return {}
 
 
+def find_haproxy() -> str | None:
+    """HAProxy on PATH, or in /usr/sbin (where Debian puts it, often not on a non-root user's PATH)."""
+    found = shutil.which("haproxy")
+    if found:
+        return found
+    return "/usr/sbin/haproxy" if os.access("/usr/sbin/haproxy", os.X_OK) else None
+
+
 def _die_with_parent() -> None:  # runs in each child between fork and exec
     try:
         import ctypes
@@ -181,7 +189,7 @@ class Workshop:
         return proc
 
     def start(self, passcode: dict[str, str]) -> None:
-        haproxy = shutil.which("haproxy")
+        haproxy = find_haproxy()
         if haproxy is None:
             raise SystemExit("make workshop needs HAProxy in front of the replicas: install it "
                              "(Debian/Ubuntu: sudo apt-get install haproxy; macOS: brew install haproxy).")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from labs.workshop.challenges import CHALLENGES
+from labs.workshop.serve import find_haproxy
 from tests.browser.conftest import ROOT, browser, free_port, new_page  # noqa: F401  (fixture)
 from tests.browser.test_browser import assert_healthy, expect, learner_prefix, open_page, open_tab, rerun_after
 from tests.integration.test_replicas import resume_link_of
@@ -50,7 +50,7 @@ def _pid_alive(pid: int) -> bool:
 
 @pytest.fixture
 def workshop(tmp_path):
-    if shutil.which("haproxy") is None:
+    if find_haproxy() is None:
         skip_or_fail("LAB_REQUIRE_BROWSER", "haproxy is not installed (Debian: apt-get install haproxy)")
     port = free_port()
     env = {**os.environ, "LAB_INSTRUCTOR_PASSCODE": PASSCODE, "LAB_DB_PATH": str(tmp_path / "primary.sqlite3"),
