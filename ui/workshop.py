@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -72,7 +73,7 @@ def workshop_seconds() -> int:
 def replica_note() -> None:
     """Which app replica serves this session, under ``make workshop`` (``$LAB_REPLICA``); nothing otherwise."""
     replica = os.environ.get("LAB_REPLICA", "")
-    if replica.isalnum() and len(replica) <= 16:
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", replica):
         st.caption(f":material/lan: Served by app replica `{replica}` of this workshop; your resume "
                    "link (sidebar) opens your keys and progress on any replica.")
 
