@@ -188,7 +188,7 @@ def report(rows: dict[str, dict], base: dict[str, dict] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--label", default="latest")
+    parser.add_argument("--label", default="", help="save the figures as bench/results/page_cost-<label>.json")
     parser.add_argument("--compare", default="", help="a previous --label to print ratios against")
     parser.add_argument("--only", default="", help="comma-separated experiments")
     parser.add_argument("--phases", default="headless,apptest,browser")
@@ -209,14 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     if "browser" in phases:
         for name, values in browser(targets, args.repeat).items():
             rows[name].update(values)
-    RESULTS.mkdir(exist_ok=True)
-    payload = {"label": args.label, "load_before": load, "load_after": os.getloadavg()[0],
-               "cpus": os.cpu_count(), "rows": rows}
-    (RESULTS / f"page_cost-{args.label}.json").write_text(json.dumps(payload, indent=2))
+    if args.label:
+        RESULTS.mkdir(exist_ok=True)
+        payload = {"label": args.label, "load_before": load, "load_after": os.getloadavg()[0],
+                   "cpus": os.cpu_count(), "rows": rows}
+        (RESULTS / f"page_cost-{args.label}.json").write_text(json.dumps(payload, indent=2))
     base = None
     if args.compare:
         base = json.loads((RESULTS / f"page_cost-{args.compare}.json").read_text())["rows"]
-    print(f"bench_page_cost [{args.label}]: embedded backend, {os.cpu_count()} CPUs, load average "
+    print(f"bench_page_cost [{args.label or 'not saved'}]: embedded backend, {os.cpu_count()} CPUs, load average "
           f"{load:.2f} before, {os.getloadavg()[0]:.2f} after (other processes share these cores)")
     report(rows, base)
     return 0
