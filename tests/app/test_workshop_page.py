@@ -171,6 +171,8 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
     assert first.number_input(key="recipe_eviction-compare_seed").value == 3
     second, again = _run_preset(monkeypatch, query)
     assert again == metrics
+    served = "Served from the app's cache — computed"      # a deterministic simulation, same params: not re-run
+    assert served not in _texts(first, "caption") and served in _texts(second, "caption")
     exp = load_all()["eviction-compare"]
     from labs.core.backends import open_sandbox
 
