@@ -1,4 +1,5 @@
-"""What the app settles once per process, before the first page: the instructor passcode.
+"""What the app settles once per process, before the first page: the instructor passcode, and the worker
+pool started in the background (``ui.runner``: its workers import the labs while the first learner reads).
 
 The Workshop page's instructor dashboard needs a passcode. One set by the instructor wins
 (``$LAB_INSTRUCTOR_PASSCODE``, or ``LAB_INSTRUCTOR_PASSCODE`` / ``[workshop] instructor_passcode`` in
@@ -20,6 +21,7 @@ from typing import Any
 import streamlit as st
 
 from labs.workshop.serve import banner, new_passcode
+from ui.runner import worker_pool
 
 PASSCODE_ENV = "LAB_INSTRUCTOR_PASSCODE"
 SOURCE_ENV = "LAB_PASSCODE_SOURCE"      # "generated" when a launcher generated the passcode in the environment
@@ -70,3 +72,4 @@ def instructor_passcode() -> Passcode:
 def startup() -> None:
     """Called by app.py on every run; does its work once per process."""
     instructor_passcode()
+    worker_pool()
