@@ -7,8 +7,8 @@ once.
 
 What runs here: experiments whose backend a worker can reach by URL — the embedded server (a real server on
 127.0.0.1) and a live server. The sandbox stays in the script thread: a fakeredis ``FakeServer`` lives in one
-process's memory. This module does not import Streamlit (workers never load it); ``ui.runner`` decides what
-runs where.
+process's memory. Neither this module nor ``ui.worker`` (what runs inside a worker) imports Streamlit;
+``ui.runner`` decides what runs where.
 
 How:
 
@@ -35,70 +35,29 @@ kernel's parent-death signal on Linux, and their socket to it closing).
 """
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import itertools
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_any
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
+
+from ui.worker import Cancelled, Job, Outcome, Target
 
 ROOT = Path(__file__).resolve().parent.parent
-
-PROGRESS_EVERY_S = 0.1
 CANCEL_GRACE_S = 2.0
+__all__ = ["Cancelled", "Handle", "Job", "Outcome", "Target", "WorkerDied", "WorkerPool", "default_workers"]
 
 
 class WorkerDied(RuntimeError):
     """The worker process running this job ended before it answered (its job is lost, the pool recovers)."""
-
-
-class Cancelled(Exception):
-    """The learner cancelled the run (raised in the worker at a progress update, and by :meth:`Handle.outcome`)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a worker connects: the backend's kind, its URL, and what the app already knows of it."""
-
-    kind: str                  # "embedded" or "live"
-    url: str
-    caps: Any                  # labs.core.backends.Capabilities (a frozen dataclass)
-    label: str
-
-
-@dataclass(frozen=True)
-class Job:
-    experiment: str
-    params: Any
-    target: Target | None = None        # None: the experiment opens what it needs (e.g. a private server)
-    ns: Any = None                      # labs.core.namespace.Namespace
-    limits: Any = None                  # labs.core.safety.SafetyLimits, or None: no learner limits
-    tokens: float = 0.0                 # what is left in the learner's token bucket
-    keys: frozenset[str] = frozenset()  # keys the learner's session knows it created
-    progress: bool = False              # pass on_progress to the experiment
-    kwargs: dict = field(default_factory=dict)  # more keyword arguments for ``run`` (e.g. the planner's prices)
-
-
-@dataclass
-class Outcome:
-    result: Any = None
-    commands: list = field(default_factory=list)   # labs.core.metrics.CommandRecord, oldest first
-    tokens_used: int = 0
-    keys: frozenset[str] = frozenset()
-    error: tuple[str, str, str] | None = None       # (kind, message, hint): "value", "backend", "cancelled", "crash"
-    worker_pid: int = 0
-    seconds: float = 0.0
 
 
 class Handle:
@@ -112,10 +71,12 @@ class Handle:
         self._outcome: Outcome | None = None
         self._error: BaseException | None = None
         self.worker_pid = 0
+        self._wake: Callable[[], None] = lambda: None
 
     def cancel(self) -> None:
         if self.cancel_requested_at is None:
             self.cancel_requested_at = time.monotonic()
+            self._wake()  # the dispatcher passes it on at once
 
     def done(self) -> bool:
         return self._done.is_set()
@@ -134,133 +95,6 @@ class Handle:
     def _finish(self, outcome: Outcome | None = None, error: BaseException | None = None) -> None:
         self._outcome, self._error = outcome, error
         self._done.set()
-
-
-# --------------------------------------------------------------------------- the worker process
-def _connect(target: Target, cache: dict) -> Any:
-    """The worker's backend for ``target`` (one per server, reused between jobs)."""
-    from labs.core.backends import Backend, guard_shared, open_live
-    from labs.core.servers import fail_fast_options
-
-    key = (target.kind, target.url)
-    if key not in cache:
-        if target.kind == "live":
-            cache[key] = open_live(target.url)
-        else:  # the embedded server: the app owns it; the worker only connects
-            import redis
-
-            client = redis.Redis.from_url(target.url, **fail_fast_options())
-            client = guard_shared(client, "the embedded server every learner of this app shares")
-            cache[key] = Backend(target.kind, client, target.caps, target.label)
-    return cache[key]
-
-
-def run_job(job: Job, cache: dict, on_progress: Callable[[float, str], None] | None = None) -> Outcome:
-    """Run one job in this process (a worker, or a test): the experiment on a limited, logged client."""
-    from labs import load_all
-    from labs.core.backends import for_learner
-    from labs.core.metrics import CommandLog, instrument
-    from labs.core.safety import LearnerGuard
-
-    exp = load_all()[job.experiment]
-    backend, guard, log = None, None, CommandLog(maxlen=200)
-    if job.target is not None:
-        backend = _connect(job.target, cache)
-        if job.limits is not None and job.ns is not None:
-            guard = LearnerGuard(job.ns, job.limits)
-            guard.bucket.take(max(0, int(job.limits.burst - job.tokens)))  # start where the session's bucket is
-            guard._keys = set(job.keys)  # noqa: SLF001 — the session's key count carries into this run
-            check, sent = guard.check, [0]
-
-            def counted(args: tuple, counter: Any = None) -> None:
-                check(args, counter)
-                sent[0] += 1
-
-            guard.check = counted
-            backend = for_learner(backend, guard)
-        backend = dataclasses.replace(backend, client=instrument(backend.client, log))
-    kwargs: dict[str, Any] = {**job.kwargs, "backend": backend, "ns": job.ns, "log": log}
-    if job.progress and on_progress is not None and "on_progress" in inspect.signature(exp.run).parameters:
-        kwargs["on_progress"] = on_progress
-    start = time.perf_counter()
-    outcome = Outcome(worker_pid=os.getpid())
-    try:
-        outcome.result = exp.run(job.params, **kwargs)
-    except Cancelled:
-        outcome.error = ("cancelled", "The run was cancelled.", "")
-    except ValueError as exc:
-        outcome.error = ("value", str(exc), "")
-    except Exception as exc:  # noqa: BLE001 — every failure goes back as words, never as a pickled exception
-        outcome.error = _describe(exc, backend)
-    outcome.seconds = time.perf_counter() - start
-    outcome.commands = log.records()
-    if guard is not None:
-        outcome.tokens_used = sent[0]
-        outcome.keys = frozenset(guard._keys)  # noqa: SLF001
-    return outcome
-
-
-def _describe(exc: BaseException, backend: Any) -> tuple[str, str, str]:
-    import redis
-
-    from labs.core.backends import classify_error
-    from labs.core.errors import BackendError
-
-    if isinstance(exc, BackendError):
-        return ("backend", exc.message, exc.hint)
-    if isinstance(exc, (redis.RedisError, OSError)):
-        err = classify_error(exc, backend.label if backend is not None else "the server")
-        return ("backend", err.message, err.hint)
-    return ("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=20))
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux for SIGTERM when the thread that started this worker ends (the pool's dispatcher thread,
-    which lives as long as the app); elsewhere the closed pipe ends the worker at its next read."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 — not Linux
-        return
-    if os.getppid() != parent:  # the app died before prctl took effect
-        os._exit(1)
-
-
-def worker_main(fd: int, parent: int) -> None:
-    """A worker's loop: receive (job id, job), send progress and the outcome; exit on None or a closed pipe.
-
-    Between two progress updates the worker looks for a ("cancel", id) message: Cancel stops the run there."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the app's to handle; it stops the workers
-    _die_with_parent(parent)
-    conn = Connection(fd)
-    from labs import load_all
-
-    load_all()
-    conn.send(("ready", 0, os.getpid()))
-    cache: dict = {}
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        if message[0] == "cancel":
-            continue  # for a job that already ended
-        _, job_id, job = message
-        last = [0.0]
-
-        def progress(done: float, text: str = "", job_id: int = job_id) -> None:
-            while conn.poll():
-                if conn.recv() == ("cancel", job_id):
-                    raise Cancelled()
-            now = time.monotonic()
-            if now - last[0] >= PROGRESS_EVERY_S or done >= 1.0:
-                last[0] = now
-                conn.send(("progress", job_id, float(done), str(text)))
-
-        conn.send(("done", job_id, run_job(job, cache, progress)))
 
 
 # --------------------------------------------------------------------------- the pool, in the app process
@@ -302,6 +136,7 @@ class WorkerPool:
     # -- public
     def submit(self, job: Job) -> Handle:
         handle = Handle(next(self._ids), job)
+        handle._wake = self._wake
         if self._closed or self.broken:
             handle._finish(error=WorkerDied(self.broken or "The app is shutting down; the run was not started."))
             return handle
@@ -346,7 +181,7 @@ class WorkerPool:
     def _start_worker(self) -> _Worker:
         mine, theirs = socket.socketpair()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
-        code = f"from ui.pool import worker_main; worker_main({theirs.fileno()}, {os.getpid()})"
+        code = f"from ui.worker import worker_main; worker_main({theirs.fileno()}, {os.getpid()})"
         proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), cwd=ROOT, env=env,
                                 stdin=subprocess.DEVNULL)
         theirs.close()

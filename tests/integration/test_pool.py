@@ -46,9 +46,9 @@ def _target(backend) -> Target:
     return Target("embedded", backend.server.url, backend.caps, backend.label)
 
 
-def _job(name: str, backend, **kw) -> Job:
+def _job(name: str, backend, params: dict | None = None, **kw) -> Job:
     exp = load_all()[name]
-    return Job(name, exp.params_cls(), _target(backend), Namespace(new_session_id()), **kw)
+    return Job(name, exp.params_cls(**(params or {})), _target(backend), Namespace(new_session_id()), **kw)
 
 
 def test_runs_go_to_worker_processes_in_the_learners_namespace(pool, embedded):
@@ -74,7 +74,8 @@ def test_the_learners_limits_hold_in_a_worker(pool, embedded):
 
 
 def test_cancel_stops_a_run_at_its_next_progress_update(pool, embedded):
-    handle = pool.submit(_job("patterns-crash", embedded, progress=True))   # reports progress at every write
+    handle = pool.submit(_job("patterns-crash", embedded, {"writes": 5000, "crash_after": 5000},
+                              progress=True))   # reports progress at every one of its 5,000 writes
     deadline = time.monotonic() + 60
     while handle.progress is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -87,7 +88,7 @@ def test_cancel_stops_a_run_at_its_next_progress_update(pool, embedded):
 
 
 def test_a_run_that_reports_no_progress_is_cancelled_by_stopping_its_worker(pool, embedded):
-    handle = pool.submit(_job("patterns-compare", embedded))
+    handle = pool.submit(_job("patterns-compare", embedded, {"requests": 20_000}))   # ~10 s, no progress asked
     time.sleep(0.3)
     replaced = pool.replaced
     handle.cancel()
