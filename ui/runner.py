@@ -44,7 +44,8 @@ _pool_lock = threading.Lock()
 
 
 def worker_pool() -> WorkerPool | None:
-    """The app process's pool (started on first use, stopped at exit), or None when ``LAB_POOL_WORKERS=0``.
+    """The app process's pool (started on first use, stopped at exit), or None when ``LAB_POOL_WORKERS=0`` or
+    when its workers cannot start (then every run happens in the app process, as without a pool).
 
     One per process, not a Streamlit cache entry: clearing the caches must not restart the workers."""
     global _pool
@@ -55,7 +56,7 @@ def worker_pool() -> WorkerPool | None:
                 return None
             _pool = WorkerPool(workers)
             atexit.register(_pool.shutdown)
-        return _pool
+        return None if _pool.broken else _pool
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,8 @@ and printed here, as Jupyter prints its token), then becomes ``streamlit run app
   replica uses it as its live backend: learners' keys, class progress and the leaderboard live there, so
   a learner's resume link works on any replica;
 * **N app replicas** — ``streamlit run app.py`` on loopback ports, each with its own worker pool
-  (``LAB_POOL_WORKERS``, by default the cores divided among the replicas);
+  (``LAB_POOL_WORKERS``, by default the cores divided among the replicas), each warmed by one session before
+  learners arrive (imports done, pool started);
 * **HAProxy** in front, on one port: round-robin for new learners, then a cookie (``LAB_REPLICA``) keeps each
   browser — its page and its websocket — on the replica that served it
   (https://docs.haproxy.org/2.6/configuration.html#4.2-cookie); ``timeout tunnel`` keeps idle websockets
@@ -156,6 +157,30 @@ def healthy(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def warm(base_url: str, timeout: float = 120.0) -> bool:
+    """Open one session on a replica, as a browser would, so its first run of app.py — imports, the worker
+    pool starting, the class server's connection — happens before the first learner arrives."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    try:
+        with connect(base_url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                     origin=base_url, max_size=None, open_timeout=timeout) as ws:
+            ws.send(msg.SerializeToString())
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(ws.recv(timeout=timeout))
+                if fwd.WhichOneof("type") == "script_finished":
+                    return True
+    except (OSError, TimeoutError, ValueError):
+        return False
+    return False
+
+
 def free_port() -> int:
     import socket
 
@@ -218,6 +243,8 @@ class Workshop:
                 if self.procs[name].poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"replica {name} did not start:\n{self.log_tail(name)}")
                 time.sleep(0.2)
+        for port in self.ports.values():
+            warm(f"http://127.0.0.1:{port}")
         config = self.workdir / "haproxy.cfg"
         config.write_text(haproxy_config(self.port, self.address, list(self.ports.items())))
         check = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)

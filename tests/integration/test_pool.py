@@ -138,3 +138,23 @@ def test_what_the_app_caches_is_a_deterministic_simulation(name):
     first, second = (json.dumps(exp.run(exp.params_cls(), backend=refusing, ns=None, log=None).to_json(),
                                 sort_keys=True, default=str) for _ in range(2))
     assert first == second
+
+
+def test_workers_that_cannot_start_make_the_app_run_experiments_itself(monkeypatch):
+    """A broken install (here: no Python to start) must not loop forever or lose runs: after three failed
+    starts the pool gives up, says why, and the runner falls back to the app process."""
+    import sys
+
+    import ui.runner as runner
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    broken = WorkerPool(1)
+    deadline = time.monotonic() + 30
+    while not broken.broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "do not start" in broken.broken and broken.replaced == 3
+    with pytest.raises(WorkerDied, match="do not start"):
+        broken.submit(Job("lfu-counter", load_all()["lfu-counter"].params_cls())).outcome(5)
+    monkeypatch.setattr(runner, "_pool", broken)
+    assert runner.worker_pool() is None
+    broken.shutdown()
