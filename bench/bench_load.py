@@ -220,6 +220,7 @@ def run_config(args: argparse.Namespace, name: str, replicas: int, workers: int)
     learners: list[Learner] = []
     try:
         mem_before = int(r.info("memory")["used_memory"])
+        commands_before = int(r.info("stats")["total_commands_processed"])
         load_before = os.getloadavg()[0]
         existing = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
         rss: dict[str, list[float]] = {n: [] for n in pids}
@@ -245,6 +246,7 @@ def run_config(args: argparse.Namespace, name: str, replicas: int, workers: int)
             t.join()
         elapsed = time.monotonic() - start
         cpu_used = sum(max(cpu_peak[n], cpu_s(p)) - cpu_before[n] for n, p in pids.items())
+        commands = int(r.info("stats")["total_commands_processed"]) - commands_before
 
         loads = [s for lr in learners for s in lr.stats.load_s]
         runs = [s for lr in learners for s in lr.stats.run_s]
@@ -277,6 +279,7 @@ def run_config(args: argparse.Namespace, name: str, replicas: int, workers: int)
             "rss_max_mb": {n: max(v, default=0.0) for n, v in rss.items()},
             "cpu_s": cpu_used, "cpu_s_per_run": cpu_used / max(1, len(runs)),
             "redis_used_memory_mb": {"before": mem_before / 1e6, "max": max(mem_samples, default=0) / 1e6},
+            "redis_commands_per_s": commands / elapsed, "redis_commands_per_run": commands / max(1, len(runs)),
         }
     finally:
         for lr in learners:
@@ -306,7 +309,8 @@ def report(res: dict) -> None:
           + ", ".join(f"{n} {mb:.0f} MB" for n, mb in res["rss_max_mb"].items()))
     print(f"  CPU        : {res['cpu_s']:.0f} s in the app processes, {res['cpu_s_per_run']:.2f} s per experiment run")
     print(f"  Redis      : used_memory {res['redis_used_memory_mb']['before']:.1f} MB before, max "
-          f"{res['redis_used_memory_mb']['max']:.1f} MB")
+          f"{res['redis_used_memory_mb']['max']:.1f} MB; {res['redis_commands_per_s']:,.0f} commands/s, "
+          f"{res['redis_commands_per_run']:,.0f} per experiment run")
 
 
 def compare(results: list[dict]) -> None:
