@@ -6,10 +6,14 @@
   who asks for the same parameters (``st.cache_data``, keyed by experiment, parameters and a hash of the
   lab's code and data). The page then says so: "served from the app's cache — computed N s ago". Which
   experiments qualify is checked by a test that runs each twice on a backend that refuses every command.
-* **Measured experiments are never served from a cache**: they run again, on the learner's backend. On a
-  backend a worker can reach by URL (embedded, live) they run in the worker pool (``ui.pool``), so the
-  room's runs use every core; the sandbox (a FakeServer in this process) and the experiments that need the
-  embedding model loaded once in this process (:data:`IN_THREAD`) run in the script thread, as before.
+* **Measured experiments are never served from a cache**: they run again, on the learner's backend. The
+  ones whose work is CPU (:data:`POOLED`: a tenth of a second of CPU or more at their defaults, measured
+  headless here) run in the worker pool (``ui.pool``) when the backend is one a worker can reach by URL
+  (embedded, live), so the room's heavy runs use every core. The rest stay in the script thread: recipes
+  that cost a few milliseconds (in a pool they would queue behind the heavy runs: measured, the median run
+  of a 30-learner room tripled when every recipe went to the pool), runs that mostly wait on real time
+  (sleeps, BLPOP, real expiry: they hold no GIL while waiting, but would hold a worker), the sandbox (a
+  FakeServer lives in this process) and the semantic cache (its model is loaded once, in this process).
 * ``LAB_POOL_WORKERS=0`` turns the pool off: everything runs in the script thread.
 """
 from __future__ import annotations
@@ -36,7 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SIMULATIONS = frozenset({
     "eviction-compare", "eviction-mrc", "eviction-test-lru", "lfu-counter", "lease-planner", "expiry-jitter", "stampede-sim", "xfetch-probability", "invalidation-staleness", "negative-caching",
 })
-IN_THREAD = frozenset({"semantic-stream", "semantic-threshold"})  # the embedding model lives in this process
+# CPU seconds at the defaults, headless on the embedded server (one run, 2-core machine): patterns-compare 0.59,
+# patterns-crossover 0.53, patterns-crash 0.09, eviction-fidelity 5.9, memory-calibration 5.8, memory-by-encoding
+# 0.12, stampede-real 0.20, active-expiry 0.21. Everything else measured below 0.07 s of CPU, or waits on real time.
+POOLED = frozenset({"patterns-compare", "patterns-crossover", "patterns-crash", "eviction-fidelity",
+                    "memory-calibration", "memory-by-encoding", "stampede-real", "active-expiry"})
 POOLED_KINDS = ("embedded", "live")
 
 _pool: WorkerPool | None = None
@@ -116,8 +124,8 @@ def _await(pool: WorkerPool, job: Job, on_progress: Callable[[float, str], None]
 def _in_pool(name: str, params: Any, backend: Any, ns: Any, log: Any,
              on_progress: Callable[[float, str], None] | None, guard: Any) -> Result | None:
     """Run a measured experiment in a worker; None when it must run here instead."""
-    target = _target(backend)
-    pool = worker_pool() if target is not None and name not in IN_THREAD else None
+    target = _target(backend) if name in POOLED else None
+    pool = worker_pool() if target is not None else None
     if pool is None:
         return None
     job = Job(name, params, target, ns, guard.limits, guard.bucket.tokens, frozenset(guard._keys),  # noqa: SLF001

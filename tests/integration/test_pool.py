@@ -158,3 +158,10 @@ def test_workers_that_cannot_start_make_the_app_run_experiments_itself(monkeypat
     monkeypatch.setattr(runner, "_pool", broken)
     assert runner.worker_pool() is None
     broken.shutdown()
+
+
+def test_what_goes_to_the_pool_and_to_the_cache_are_registered_experiments():
+    from ui.runner import POOLED
+
+    names = set(load_all())
+    assert POOLED <= names and SIMULATIONS <= names and not POOLED & SIMULATIONS
