@@ -6,7 +6,8 @@ client per server between jobs. A :class:`Job` carries the experiment, its param
 and the keys they hold), so a run here is limited exactly like one in the app's script thread. The
 :class:`Outcome` goes back with the Result, the commands sent ("What Redis saw"), the tokens spent, or the
 error in words — exceptions are described here, never pickled across. Between two progress updates the worker
-looks for a cancel message; the kernel's parent-death signal ends it with the app.
+looks for a cancel message; the kernel's parent-death signal ends it with the app. Workers run at a lower CPU
+priority (nice 5) than the app process, so drawing a page is not queued behind a long experiment.
 """
 from __future__ import annotations
 
@@ -159,6 +160,10 @@ def worker_main(fd: int, parent: int) -> None:
     Between two progress updates the worker looks for a ("cancel", id) message: Cancel stops the run there."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the app's to handle; it stops the workers
     _die_with_parent(parent)
+    try:
+        os.nice(5)  # a page a learner waits for (the app process) goes before a long experiment
+    except (AttributeError, OSError):
+        pass
     conn = Connection(fd)
     from labs import load_all
 
