@@ -1,4 +1,5 @@
 # make run   — set up .venv (only when requirements changed) and start the app on its embedded default
+# make workshop — REPLICAS app processes (default: one per core) behind HAProxy on PORT, one class server
 # make test  — set up .venv with the dev tools and run the whole suite (what CI runs)
 # make check — the edit-run loop: unit and AppTest tests only, on every core (about 2 min on 2 cores)
 # make bench — run the benchmarks in bench/ (ratios measured side by side in one run)
@@ -6,8 +7,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command 
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
+REPLICAS ?= 0
+ADDRESS  ?= 127.0.0.1
 
-.PHONY: run test check bench clean check-python
+.PHONY: run workshop test check bench clean check-python
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (streamlit 1.67, pandas 3.1 and numpy 2.4 need it)."; exit 1; }
@@ -25,8 +28,14 @@ $(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-app
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+# The launcher prints the instructor passcode (generated unless LAB_INSTRUCTOR_PASSCODE is set), then
+# becomes `streamlit run app.py`.
 run: $(VENV)/.stamp-app
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m labs.workshop.serve run --port $(PORT)
+
+# REPLICAS=0 means one per core; ADDRESS=0.0.0.0 lets other machines of your network in. Ctrl-C stops all.
+workshop: $(VENV)/.stamp-app
+	$(BIN)/python -m labs.workshop.serve workshop --replicas $(REPLICAS) --port $(PORT) --address $(ADDRESS)
 
 test: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from ui.widgets import lesson
 
 st.title("Workshop")
 st.caption("Challenges checked on your own runs, a leaderboard without accounts, and tools for instructors.")
+parts.replica_note()
 lesson("workshop_intro")
 backend = current_backend()
 store = parts.progress_store()

@@ -1,8 +1,19 @@
-"""A full room: N concurrent learner sessions against one real ``streamlit run app.py`` and one Redis.
+"""A full room: N concurrent learner sessions against the app as `make workshop` serves it.
 
-``python bench/bench_load.py --learners 30 --duration 180 --think 10`` (``make bench`` runs the defaults:
+``python bench/bench_load.py --learners 30 --duration 120 --think 10`` (``make bench`` runs the defaults:
 30 learners, 30 s, 5 s think time). ``--think 0`` makes it a stress test: every learner clicks again the
 moment a result arrives.
+
+The app runs as ``make workshop`` runs it (``labs.workshop.serve.Workshop``: a class server, ``--replicas`` app
+processes with ``--workers`` pool workers each, HAProxy in front with a sticky cookie). ``--configs`` runs the
+issue's three configurations one after the other and prints them side by side:
+
+* ``today`` — 1 replica, no worker pool (every experiment on the app's script threads, one GIL);
+* ``pool`` — 1 replica, a pool with one worker per core;
+* ``replicas`` — one replica per core behind HAProxy, one pool worker each.
+
+``python bench/bench_load.py --configs today,pool,replicas --learners 30 --duration 120 --think 10`` is the
+issue's table (and ``--learners 60``); run it on a quiet machine (load average below 1).
 
 How the learners are driven, and why: each learner is a Streamlit *websocket client* speaking the app's
 own protocol (``BackMsg``/``ForwardMsg`` protobufs from the installed streamlit package): it opens a
@@ -14,20 +25,21 @@ and plotly and measure the browsers, not the app; AppTest sessions in threads wo
 websocket and session handling. The browser path itself is covered by tests/browser.
 
 Each learner has a resume token (``?learner=…``, labs/workshop/resume.py), so its namespace ``lab:{id}:`` is
-known. Reported: rerun time p50/p95 (page loads and Run clicks apart), errors (exceptions, error
-boxes, disconnects, and learner limits apart), server RSS (from /proc), Redis ``used_memory``, and
+known; it first fetches the page over HTTP, as a browser does, and keeps the balancer's sticky cookie for its
+websocket. Reported: rerun time p50/p95 (page loads and Run clicks apart, and per experiment), runs/s,
+errors (exceptions, error boxes, disconnects, and learner limits apart), RSS per replica (with its pool
+workers, from /proc), CPU seconds the app processes spent per experiment run, Redis ``used_memory``, and
 cross-talk: every ``lab:{…}`` a learner was shown must be its own, and every learner key left on Redis
 must belong to one of the learners.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,6 +56,9 @@ from websockets.sync.client import connect  # noqa: E402
 
 from labs.core.metrics import percentiles  # noqa: E402
 from labs.workshop.resume import new_resume_token, session_from_token  # noqa: E402
+from labs.workshop.serve import STICKY_COOKIE, Workshop, free_port  # noqa: E402
+
+CONFIGS = {"today": (1, 0), "pool": (1, None), "replicas": (None, 1)}   # name -> (replicas, workers per replica)
 
 PAGES = ("", "structures", "patterns")  # the pages whose experiments use the learner's Redis
 SKIP = re.compile(r"Memory by encoding|crash|memory model|Calibrate", re.I)  # private servers: not this bench
@@ -51,21 +66,32 @@ PREFIX = re.compile(r"lab:\{([a-z0-9]{4,32})\}")
 LIMIT_WORDS = ("faster than this shared server allows", "keys on this shared server", "over the lab's limit")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (Linux /proc), in MB."""
-    total = 0
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its children (the replica's pool workers; Linux /proc)."""
     pids = [pid]
     try:
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live children."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (Linux /proc), in MB."""
+    total = 0
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -96,6 +122,7 @@ class Learner:
         self.stats = Stats()
         self.pages: dict[str, str] = {}       # url_pathname -> page_script_hash
         self.buttons: dict[str, str] = {}     # label -> widget id (this page's last render)
+        self.replica = ""
         self.ws = None
 
     def _send_rerun(self, page_hash: str = "", query: str = "", states: list | None = None) -> float:
@@ -152,8 +179,13 @@ class Learner:
 
     def run(self, deadline: float) -> None:
         try:
+            with urllib.request.urlopen(self.base + "/", timeout=60) as resp:   # the page, as a browser gets it
+                cookie = "; ".join(h.split(";", 1)[0] for h in resp.headers.get_all("Set-Cookie") or []
+                                   if h.startswith(STICKY_COOKIE + "="))
+            self.replica = cookie.partition("=")[2]
             self.ws = connect(self.base.replace("http", "ws") + "/_stcore/stream", subprotocols=["streamlit"],
-                              origin=self.base, max_size=64 * 1024 * 1024, open_timeout=60, legacy=True)
+                              origin=self.base, max_size=64 * 1024 * 1024, open_timeout=60,
+                              additional_headers={"Cookie": cookie} if cookie else None, legacy=True)
             self.stats.load_s.append(self._send_rerun(query=f"learner={self.token}"))
             while time.monotonic() < deadline:
                 path = self.rng.choice(PAGES)
@@ -176,44 +208,120 @@ class Learner:
                 self.ws.close()
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("bench_load: redis-server is not on PATH (set REDIS_URL to use another server)")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            return proc, url
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("bench_load: redis-server did not start")
+def run_config(args: argparse.Namespace, name: str, replicas: int, workers: int) -> dict:
+    """One configuration: start the workshop, run the learners, measure, clean up. Returns the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    os.environ["LAB_DB_PATH"] = str(workdir / "primary.sqlite3")
+    workshop = Workshop(replicas, free_port(), workers=workers, redis_url=os.environ.get("REDIS_URL", ""))
+    workshop.start({"LAB_INSTRUCTOR_PASSCODE": "bench-load"})
+    base = f"http://127.0.0.1:{workshop.port}"
+    r = redis.Redis.from_url(workshop.redis_url, decode_responses=True)
+    pids = {n: p.pid for n, p in workshop.procs.items() if n != "haproxy"}
+    learners: list[Learner] = []
+    try:
+        mem_before = int(r.info("memory")["used_memory"])
+        commands_before = int(r.info("stats")["total_commands_processed"])
+        load_before = os.getloadavg()[0]
+        existing = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
+        rss: dict[str, list[float]] = {n: [] for n in pids}
+        mem_samples: list[int] = []
+        learners = [Learner(base, i, random.Random(args.seed * 1000 + i), args.think) for i in range(args.learners)]
+        cpu_before = {n: cpu_s(p) for n, p in pids.items()}
+        start = time.monotonic()
+        deadline = start + args.ramp + args.duration
+        threads = []
+        for learner in learners:
+            t = threading.Thread(target=learner.run, args=(deadline,), daemon=True)
+            threads.append(t)
+            time.sleep(args.ramp / max(1, args.learners))
+            t.start()
+        cpu_peak = dict(cpu_before)
+        while any(t.is_alive() for t in threads):
+            for n, p in pids.items():
+                rss[n].append(rss_mb(p))
+                cpu_peak[n] = max(cpu_peak[n], cpu_s(p))   # workers' CPU counts while they are alive
+            mem_samples.append(int(r.info("memory")["used_memory"]))
+            time.sleep(1.0)
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        cpu_used = sum(max(cpu_peak[n], cpu_s(p)) - cpu_before[n] for n, p in pids.items())
+        commands = int(r.info("stats")["total_commands_processed"]) - commands_before
+
+        loads = [s for lr in learners for s in lr.stats.load_s]
+        runs = [s for lr in learners for s in lr.stats.run_s]
+        errors = [e for lr in learners for e in lr.stats.errors]
+        mine = {lr.sid for lr in learners}
+        crosstalk = {lr.index: sorted(lr.stats.shown_prefixes - {lr.sid}) for lr in learners
+                     if lr.stats.shown_prefixes - {lr.sid}}
+        never_shown = [lr.index for lr in learners if lr.sid not in lr.stats.shown_prefixes]
+        on_server = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
+        foreign = sorted(on_server - mine - existing)   # e.g. the live backend's 10 s write probe: allowed, listed
+        stray = [sid for sid in foreign
+                 if any(":probe:" not in k for k in r.scan_iter(match=f"lab:{{{sid}}}:*", count=1000))]
+        by_label: dict[str, list[float]] = {}
+        for lr in learners:
+            for label, times in lr.stats.by_label.items():
+                by_label.setdefault(label, []).extend(times)
+        per_replica = {n: sum(1 for lr in learners if lr.replica == n) for n in pids}
+        return {
+            "config": name, "replicas": replicas, "workers": workers, "learners": args.learners,
+            "duration_s": args.duration, "think_s": args.think, "wall_s": elapsed, "cpus": os.cpu_count(),
+            "load_before": load_before, "load_after": os.getloadavg()[0],
+            "page_loads": len(loads), "load_p50_s": percentiles(loads, (50,))["p50"],
+            "load_p95_s": percentiles(loads, (95,))["p95"], "runs": len(runs), "runs_per_s": len(runs) / elapsed,
+            "run_p50_s": percentiles(runs, (50,))["p50"], "run_p95_s": percentiles(runs, (95,))["p95"],
+            "by_experiment": {label.removeprefix("Run: "): {"n": len(t), **percentiles(t, (50, 95))}
+                              for label, t in sorted(by_label.items())},
+            "errors": len(errors), "error_examples": errors[:5], "limited": sum(lr.stats.limited for lr in learners),
+            "crosstalk": len(crosstalk), "stray_namespaces": len(stray), "never_shown_own_prefix": len(never_shown),
+            "learners_per_replica": per_replica,
+            "rss_max_mb": {n: max(v, default=0.0) for n, v in rss.items()},
+            "cpu_s": cpu_used, "cpu_s_per_run": cpu_used / max(1, len(runs)),
+            "redis_used_memory_mb": {"before": mem_before / 1e6, "max": max(mem_samples, default=0) / 1e6},
+            "redis_commands_per_s": commands / elapsed, "redis_commands_per_run": commands / max(1, len(runs)),
+        }
+    finally:
+        for lr in learners:
+            keys = list(r.scan_iter(match=f"lab:{{{lr.sid}}}:*", count=1000))
+            if keys:
+                r.unlink(*keys)
+        r.close()
+        workshop.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-def start_app(workdir: Path, url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "LAB_BACKEND": "live", "REDIS_URL": url, "LAB_DB_PATH": str(workdir / "primary.sqlite3"),
-           "PYTHONUNBUFFERED": "1"}
-    log = open(workdir / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
-                if resp.read().strip() == b"ok":
-                    return proc, base
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("bench_load: the app did not start:\n" + (workdir / "streamlit.log").read_text()[-2000:])
+def report(res: dict) -> None:
+    print(f"[{res['config']}] {res['learners']} learners x {res['duration_s']:.0f} s, think {res['think_s']:g} s, "
+          f"{res['replicas']} replica(s) x {res['workers']} pool worker(s), {res['cpus']} CPUs; wall "
+          f"{res['wall_s']:.0f} s; load average {res['load_before']:.1f} before, {res['load_after']:.1f} after")
+    print(f"  page loads : {res['page_loads']:5d}  p50 {res['load_p50_s'] * 1000:7.0f} ms  p95 "
+          f"{res['load_p95_s'] * 1000:7.0f} ms")
+    print(f"  Run clicks : {res['runs']:5d}  p50 {res['run_p50_s'] * 1000:7.0f} ms  p95 {res['run_p95_s'] * 1000:7.0f} ms"
+          f"  ({res['runs_per_s']:.2f} experiment runs/s)")
+    for label, row in res["by_experiment"].items():
+        print(f"    {label[:44]:44s} n={row['n']:4d}  p50 {row['p50']:6.2f} s  p95 {row['p95']:6.2f} s")
+    print(f"  errors     : {res['errors']}" + (f"  e.g. {res['error_examples'][:3]}" if res["errors"] else ""))
+    print(f"  limited    : {res['limited']} runs refused by a learner limit (a message, not an error)")
+    print(f"  cross-talk : {res['crosstalk']} learners shown another's prefix; {res['stray_namespaces']} stray "
+          f"namespaces; {res['never_shown_own_prefix']} learners never saw their own prefix")
+    print(f"  replicas   : learners {res['learners_per_replica']}; RSS max (with pool workers) "
+          + ", ".join(f"{n} {mb:.0f} MB" for n, mb in res["rss_max_mb"].items()))
+    print(f"  CPU        : {res['cpu_s']:.0f} s in the app processes, {res['cpu_s_per_run']:.2f} s per experiment run")
+    print(f"  Redis      : used_memory {res['redis_used_memory_mb']['before']:.1f} MB before, max "
+          f"{res['redis_used_memory_mb']['max']:.1f} MB; {res['redis_commands_per_s']:,.0f} commands/s, "
+          f"{res['redis_commands_per_run']:,.0f} per experiment run")
+
+
+def compare(results: list[dict]) -> None:
+    """The configurations side by side, with throughput as a ratio to the first one."""
+    base = results[0]["runs_per_s"] or float("nan")
+    print(f"\n{'config':10s}{'page p50':>10s}{'page p95':>10s}{'run p50':>10s}{'run p95':>10s}{'runs/s':>9s}"
+          f"{'x first':>9s}{'errors':>8s}{'x-talk':>8s}{'CPU/run':>9s}")
+    for res in results:
+        print(f"{res['config']:10s}{res['load_p50_s']:9.2f}s{res['load_p95_s']:9.2f}s{res['run_p50_s']:9.2f}s"
+              f"{res['run_p95_s']:9.2f}s{res['runs_per_s']:9.2f}{res['runs_per_s'] / base:8.2f}x{res['errors']:8d}"
+              f"{res['crosstalk'] + res['stray_namespaces']:8d}{res['cpu_s_per_run']:8.2f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,95 +332,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=5.0,
                         help="mean seconds a learner reads a result before the next click (0 = a stress test)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--configs", default="pool", help=f"comma-separated, from {', '.join(CONFIGS)}")
+    parser.add_argument("--save", default="", help="write the figures to bench/results/load-<name>.json")
     args = parser.parse_args(argv)
-
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    own_redis = None
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
-        own_redis, url = start_redis(workdir)
-    app, base = start_app(workdir, url)
-    r = redis.Redis.from_url(url, decode_responses=True)
-    try:
-        mem_before = int(r.info("memory")["used_memory"])
-        load_before = os.getloadavg()[0]
-        existing = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
-        rss_samples: list[float] = []
-        mem_samples: list[int] = []
-        learners = [Learner(base, i, random.Random(args.seed * 1000 + i), args.think) for i in range(args.learners)]
-        start = time.monotonic()
-        deadline = start + args.ramp + args.duration
-        threads = []
-        for i, learner in enumerate(learners):
-            t = threading.Thread(target=learner.run, args=(deadline,), daemon=True)
-            threads.append(t)
-            time.sleep(args.ramp / max(1, args.learners))
-            t.start()
-        while any(t.is_alive() for t in threads):
-            rss_samples.append(rss_mb(app.pid))
-            mem_samples.append(int(r.info("memory")["used_memory"]))
-            time.sleep(1.0)
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - start
-
-        loads = [s for lr in learners for s in lr.stats.load_s]
-        runs = [s for lr in learners for s in lr.stats.run_s]
-        errors = [e for lr in learners for e in lr.stats.errors]
-        limited = sum(lr.stats.limited for lr in learners)
-        mine = {lr.sid for lr in learners}
-        crosstalk = {lr.index: sorted(lr.stats.shown_prefixes - {lr.sid}) for lr in learners
-                     if lr.stats.shown_prefixes - {lr.sid}}
-        never_shown = [lr.index for lr in learners if lr.sid not in lr.stats.shown_prefixes]
-        on_server = {m.group(1) for k in r.scan_iter(match="lab:*", count=1000) if (m := PREFIX.match(k))}
-        foreign = sorted(on_server - mine - existing)   # e.g. the live backend's 10 s write probe: allowed, listed
-        stray_foreign = [sid for sid in foreign
-                         if any(":probe:" not in k for k in r.scan_iter(match=f"lab:{{{sid}}}:*", count=1000))]
-        pl, pr = percentiles(loads, (50, 95)), percentiles(runs, (50, 95))
-
-        print(f"bench_load: {args.learners} learners x {args.duration:.0f} s (+{args.ramp:.0f} s ramp), think time "
-              f"{args.think:g} s, against one streamlit server and one Redis, {os.cpu_count()} CPUs; wall {elapsed:.0f} s")
-        print(f"  page loads : {len(loads):5d}  p50 {pl['p50'] * 1000:7.0f} ms  p95 {pl['p95'] * 1000:7.0f} ms")
-        print(f"  Run clicks : {len(runs):5d}  p50 {pr['p50'] * 1000:7.0f} ms  p95 {pr['p95'] * 1000:7.0f} ms  "
-              f"({len(runs) / elapsed:.1f} experiment runs/s)")
-        by_label: dict[str, list[float]] = {}
-        for lr in learners:
-            for label, times in lr.stats.by_label.items():
-                by_label.setdefault(label, []).extend(times)
-        slowest = sorted(by_label.items(), key=lambda kv: -percentiles(kv[1], (50,))["p50"])[:4]
-        print("  slowest    : " + "; ".join(f"{label.removeprefix('Run: ')} p50 "
-                                           f"{percentiles(t, (50,))['p50']:.1f} s (n={len(t)})" for label, t in slowest))
-        print(f"  machine    : load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} at the end "
-              "(other processes share these cores)")
-        print(f"  errors     : {len(errors)}" + (f"  e.g. {errors[:3]}" if errors else ""))
-        print(f"  limited    : {limited} runs refused by a learner limit (shown as a message, not an error)")
-        print(f"  server RSS : max {max(rss_samples, default=0):.0f} MB, end {rss_samples[-1] if rss_samples else 0:.0f} MB")
-        print(f"  Redis      : used_memory {mem_before / 1e6:.1f} MB before, max {max(mem_samples, default=0) / 1e6:.1f} MB"
-              f", end {int(r.info('memory')['used_memory']) / 1e6:.1f} MB; "
-              f"{len(on_server)} namespaces hold keys")
-        print(f"  cross-talk : {len(crosstalk)} learners shown another's prefix; "
-              f"{len(stray_foreign)} namespaces on Redis not a learner's "
-              f"({len(foreign) - len(stray_foreign)} live-backend write probes); "
-              f"{len(never_shown)} learners never saw their own prefix")
-        ok = not errors and not crosstalk and not stray_foreign and not never_shown and runs
-        if not ok:
-            print("bench_load: FAILED", crosstalk or stray_foreign or never_shown or errors[:10])
-        return 0 if ok else 1
-    finally:
-        for lr in locals().get("learners", []):
-            keys = list(r.scan_iter(match=f"lab:{{{lr.sid}}}:*", count=1000))
-            if keys:
-                r.unlink(*keys)
-        r.close()
-        app.terminate()
-        try:
-            app.wait(10)
-        except subprocess.TimeoutExpired:
-            app.kill()
-        if own_redis is not None:
-            own_redis.terminate()
-            own_redis.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    cores = len(os.sched_getaffinity(0))
+    results = []
+    for name in args.configs.split(","):
+        replicas, workers = CONFIGS[name]
+        results.append(run_config(args, name, replicas or cores, cores if workers is None else workers))
+        report(results[-1])
+    if len(results) > 1:
+        compare(results)
+    if args.save:
+        out = ROOT / "bench" / "results" / f"load-{args.save}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str))
+    ok = all(res["errors"] == 0 and res["crosstalk"] == 0 and res["stray_namespaces"] == 0
+             and res["never_shown_own_prefix"] == 0 and res["runs"] for res in results)
+    if not ok:
+        print("bench_load: FAILED (errors, cross-talk or no runs)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def comparison(result: Result, _params: Any) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Read latency** (cumulative distribution; measured + simulated DB time)")
-        st.plotly_chart(charts.latency_ecdf(requests[requests.op == "read"], "total_us", "strategy"), width="stretch")
+        st.plotly_chart(charts.latency_ecdf(charts.thin(requests[requests.op == "read"], "total_us", "strategy"),
+                                            "total_us", "strategy"), width="stretch")
         st.markdown("**Load on the primary database** (queries sent)")
         st.plotly_chart(charts.compare_bars(summary, "strategy", "db_queries", y_title="DB queries"), width="stretch")
     with right:
@@ -32,7 +33,8 @@ def comparison(result: Result, _params: Any) -> None:
         if writes.empty:
             st.caption("This trace has no writes (write fraction 0).")
         else:
-            st.plotly_chart(charts.latency_ecdf(writes, "total_us", "strategy", x_title="time per write (µs)"),
+            st.plotly_chart(charts.latency_ecdf(charts.thin(writes, "total_us", "strategy"), "total_us", "strategy",
+                                                x_title="time per write (µs)"),
                             width="stretch")
         st.markdown("**Stale reads** (a value other than the last acknowledged write)")
         st.plotly_chart(charts.compare_bars(summary, "strategy", "stale_reads", y_title="stale reads"), width="stretch")
@@ -48,7 +50,9 @@ def comparison(result: Result, _params: Any) -> None:
     queue = result.frames["queue"]
     if not queue.empty:
         st.markdown("**Write-behind queue depth** (writes acknowledged but not yet in the database)")
-        st.plotly_chart(charts.line_chart(queue, "t_ms", "queue_depth", x_title="time (ms, virtual clock)",
+        # a step line through the rows where the depth changes is the same line, from a fraction of the points
+        steps = queue[queue.queue_depth.ne(queue.queue_depth.shift()) | (queue.index == queue.index[-1])]
+        st.plotly_chart(charts.line_chart(steps, "t_ms", "queue_depth", x_title="time (ms, virtual clock)",
                                           y_title="queued writes", step=True), width="stretch")
 
 

@@ -12,7 +12,8 @@ from labs.core.backends import Backend, BackendError, classify_error
 from labs.core.experiment import Result, knobs
 from labs import load_all
 from labs.core.metrics import format_duration_ns
-from ui.session import command_log, namespace, session_id
+from ui.runner import run_experiment
+from ui.session import command_log, learner_guard, namespace, session_id
 from ui.widgets import hidden_controls, notes, params_form
 from ui.workshop import judge_run, show_verdicts
 
@@ -89,7 +90,8 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
             bar = st.progress(0.0, text=progress)
             extra_kw["on_progress"] = lambda done, text: bar.progress(min(max(done, 0.0), 1.0), text=text)
         try:
-            result = exp.run(params, backend=backend, ns=namespace(), log=command_log(), **extra_kw)
+            result = run_experiment(name, params, backend, ns=namespace(), log=command_log(), guard=learner_guard(),
+                                    **extra_kw)
             st.session_state[state_key] = result
             st.session_state[f"recipe_run_{name}"] = (params, judge_run(name, params, result))
         except ValueError as exc:

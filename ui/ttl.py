@@ -13,9 +13,10 @@ from labs.core import charts
 from labs.core.experiment import Result
 from labs.ttl.jitter import write_keys
 from labs.core.servers import ServerUnavailable
-from labs.ttl.cost import PRESETS, LeaseParams, load_prices, parse_classes, run_planner
+from labs.ttl.cost import PRESETS, LeaseParams, load_prices, parse_classes
 from labs.ttl.memory import measure_plan
 from ui.recipes import show_metrics
+from ui.runner import simulate
 from ui.session import namespace
 from ui.widgets import notes, params_form
 
@@ -38,7 +39,7 @@ def lease_planner() -> None:
         try:
             rows = json.dumps(classes.dropna(how="all").to_dict(orient="records"))
             params = dataclasses.replace(params, classes=rows)
-            st.session_state["planner_result"] = run_planner(params, prices=prices.dropna(how="all"))
+            st.session_state["planner_result"] = simulate("lease-planner", params, prices=prices.dropna(how="all"))
         except ValueError as exc:
             st.error(str(exc), icon=":material/error:")
     result: Result | None = st.session_state.get("planner_result")

@@ -1,14 +1,20 @@
 """Workshop pieces: the learner's progress store, challenge verdicts after a run, the Progress page, and the
 instructor dashboard (class progress, leaderboard, who is active, share links, end workshop).
 
+Class progress lives on a server every session of the app shares (:func:`class_backend`): the configured
+live Redis (``REDIS_URL``, as ``make workshop`` sets for its replicas), else the app's embedded server — so
+``make run`` alone gives a class view. Only a sandbox-only app keeps progress per session.
+
 Learner text (display names) is only ever shown with ``st.dataframe``/``st.text`` or escaped markdown —
 never rendered as raw HTML. The instructor passcode comes from ``$LAB_INSTRUCTOR_PASSCODE`` or
-``.streamlit/secrets.toml`` and is compared in constant time (``hmac.compare_digest``); it is never shown.
+``.streamlit/secrets.toml``, or is generated at start-up and printed in the terminal (``ui.startup``); it is
+compared in constant time (``hmac.compare_digest``) and never shown.
 """
 from __future__ import annotations
 
 import hmac
 import os
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -18,35 +24,25 @@ import redis
 import streamlit as st
 
 from labs.workshop import challenges as ch
+from labs.core.backends import Backend, BackendError
 from labs.core.experiment import Result, knobs
 from labs import load_all
 from labs.workshop.progress import (DEFAULT_WORKSHOP_S, ProgressStore, RedisProgress, SessionProgress, check_class_id,
                            check_workshop_seconds, escape_markdown)
-from ui.backend import current_backend
+from ui import resources
 from ui.catalog import available
 from ui.session import session_id
+from ui.startup import PASSCODE_ENV, instructor_passcode, secret
 
-PASSCODE_ENV = "LAB_INSTRUCTOR_PASSCODE"
 MAX_PASSCODE_TRIES = 5
 LOCKOUT_S = 30.0
 _STORE_ERRORS = (redis.RedisError, OSError)
 
 
 # ---------------------------------------------------------------------------------------- settings
-def _secret(*path: str) -> str:
-    try:
-        node: Any = st.secrets
-        for part in path:
-            node = node.get(part)
-            if node is None:
-                return ""
-        return str(node)
-    except Exception:  # no secrets.toml (st.secrets raises), or an unreadable one
-        return ""
-
-
 def configured_passcode() -> str:
-    return os.environ.get(PASSCODE_ENV, "") or _secret(PASSCODE_ENV) or _secret("workshop", "instructor_passcode")
+    """The instructor passcode: configured, or the one generated (and printed) when the app started."""
+    return instructor_passcode().value
 
 
 def class_id() -> str:
@@ -59,7 +55,7 @@ def class_id() -> str:
         except ValueError:
             pass
     if "workshop_class" not in state:
-        configured = os.environ.get("LAB_CLASS_ID") or _secret("workshop", "class_id") or "workshop"
+        configured = os.environ.get("LAB_CLASS_ID") or secret("workshop", "class_id") or "workshop"
         try:
             state["workshop_class"] = check_class_id(configured)
         except ValueError:
@@ -74,11 +70,34 @@ def workshop_seconds() -> int:
         return DEFAULT_WORKSHOP_S
 
 
+def replica_note() -> None:
+    """Which app replica serves this session, under ``make workshop`` (``$LAB_REPLICA``); nothing otherwise."""
+    replica = os.environ.get("LAB_REPLICA", "")
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", replica):
+        st.caption(f":material/lan: Served by app replica `{replica}` of this workshop; your resume "
+                   "link (sidebar) opens your keys and progress on any replica.")
+
+
 # ---------------------------------------------------------------------------------------- the store
+def class_backend() -> Backend | None:
+    """The server the class shares: the configured live Redis, else this app's embedded server (every session
+    of this process uses it), else None — a sandbox-only app (``LAB_BACKEND=sandbox`` or no server binary)."""
+    url = resources.configured_url()
+    if url:
+        try:
+            return resources.live(url)
+        except BackendError:
+            pass  # the configured server is down: the embedded one keeps the class going on this replica
+    if os.environ.get("LAB_BACKEND", "").lower() == "sandbox":
+        return None
+    backend, _why = resources.embedded()
+    return backend
+
+
 def progress_store() -> ProgressStore:
-    """On a live server the class's shared store; on sandbox/embedded this session's own dict."""
-    backend = current_backend(instrumented=False)
-    if backend.kind == "live":
+    """The class's shared store on :func:`class_backend`, or this session's own dict when there is none."""
+    backend = class_backend()
+    if backend is not None:
         return RedisProgress(backend.client, class_id(), session_id(), workshop_s=workshop_seconds())
     return SessionProgress(session_id(), st.session_state.setdefault("workshop_progress", {}))
 
@@ -197,13 +216,13 @@ def passcode_ok(entered: str, configured: str) -> bool:
 
 def instructor_gate() -> bool:
     """True when this session entered the right passcode; otherwise the form (or how to configure one)."""
-    configured = configured_passcode()
-    state = st.session_state
-    if not configured:
-        st.info(f"The instructor dashboard is off: no passcode is configured. Set the environment variable "
+    passcode = instructor_passcode()
+    configured, state = passcode.value, st.session_state
+    if passcode.generated and not state.get("workshop_instructor"):
+        st.info("The passcode was generated when the app started and printed in the terminal that started it "
+                "(look for **Instructor passcode**). To choose your own, set the environment variable "
                 f"`{PASSCODE_ENV}` before starting the app, or add `{PASSCODE_ENV} = \"…\"` (or "
-                "`[workshop] instructor_passcode = \"…\"`) to `.streamlit/secrets.toml`.", icon=":material/lock:")
-        return False
+                "`[workshop] instructor_passcode = \"…\"`) to `.streamlit/secrets.toml`.", icon=":material/key:")
     if state.get("workshop_instructor"):
         return True
     locked_for = state.get("workshop_locked_until", 0.0) - time.time()
@@ -226,9 +245,14 @@ def instructor_gate() -> bool:
 
 def dashboard(store: ProgressStore, minutes: int) -> None:
     """Class progress per challenge, the leaderboard and who was active in the last ``minutes``."""
+    backend = class_backend()
     if not store.shared:
-        st.info("Progress is shared by a class only on a live server (set `REDIS_URL`, or switch the backend "
-                "to live in the sidebar). On this backend you see this session alone.", icon=":material/info:")
+        st.info("This app runs without a server (sandbox only), so progress stays in each learner's session and "
+                "you see this session alone. Start the app with its embedded server (the default) or a shared "
+                "Redis (`REDIS_URL`) for a class view.", icon=":material/info:")
+    elif backend is not None and backend.kind == "embedded":
+        st.caption(":material/dns: Class progress lives on this app's embedded server, shared by every learner of "
+                   "this app process. Several app processes need one shared server: `make workshop` starts one.")
     try:
         view = store.class_view()
         board = store.leaderboard(20)

@@ -73,11 +73,20 @@ def test_a_display_name_with_markup_is_refused_and_never_rendered(monkeypatch):
     assert "**x**" not in _texts(at, "markdown") + _texts(at, "text")
 
 
-def test_without_a_configured_passcode_the_page_says_how_to_set_one(monkeypatch):
+def test_without_a_configured_passcode_one_is_generated_and_the_page_says_where_it_is(monkeypatch):
+    """Like Jupyter's token: printed in the terminal at start-up, never on the page; it opens the dashboard."""
+    from ui.startup import instructor_passcode
+
     at = _app(monkeypatch).run()
     at.switch_page(WORKSHOP).run()
-    assert "LAB_INSTRUCTOR_PASSCODE" in _texts(at, "info")
-    assert not [b for b in at.button if b.label == "Open the dashboard"]
+    generated = instructor_passcode()
+    assert generated.generated and len(generated.value) >= 12
+    info = _texts(at, "info")
+    assert "printed in the terminal" in info and "LAB_INSTRUCTOR_PASSCODE" in info
+    assert generated.value not in info + _texts(at, "markdown") + _texts(at, "code") + _texts(at, "caption")
+    at.text_input(key="workshop_passcode").set_value(generated.value)
+    _click(at, "Open the dashboard")
+    assert "Leaderboard" in _texts(at, "markdown")
 
 
 def test_a_wrong_passcode_shows_no_dashboard_and_the_right_one_does(monkeypatch):
@@ -104,7 +113,40 @@ def test_the_dashboard_lists_the_instructors_session_progress_on_the_sandbox(mon
     _click(at, "Open the dashboard")
     progress = [f.value for f in at.dataframe if "passed by" in f.value.columns][0]
     assert progress.set_index("challenge")["passed by"]["Count to 100,000 in eight bits"] == 1
-    assert "only on a live server" in _texts(at, "info")
+    assert "without a server (sandbox only)" in _texts(at, "info")
+
+
+def test_on_the_embedded_default_two_learners_progress_shows_on_one_dashboard(monkeypatch):
+    """The default setup (`make run`): class progress on the embedded server every session of the app shares,
+    under lab:{class:<id>}:, with a TTL; End workshop removes exactly the class's keys."""
+    from ui import resources
+
+    learners = []
+    for name, factor in (("Ada E", 30.0), ("Bob E", 10.0)):
+        at = _app(monkeypatch, backend="embedded", passcode="pw-emb").run()
+        at.switch_page(WORKSHOP).run()
+        at.text_input(key="workshop_name_input").set_value(name)
+        _click(at, "Save my name")
+        at.switch_page(EVICTION).run()
+        at.number_input(key="recipe_lfu-counter_log_factor").set_value(factor)
+        _click(at, "Run: The LFU counter playground")
+        learners.append(at)
+    instructor = _app(monkeypatch, backend="embedded", passcode="pw-emb").run()
+    instructor.switch_page(WORKSHOP).run()
+    instructor.text_input(key="workshop_passcode").set_value("pw-emb")
+    _click(instructor, "Open the dashboard")
+    board = [f.value for f in instructor.dataframe if "challenges passed" in f.value.columns][0]
+    assert dict(zip(board.name, board["challenges passed"])) == {"Ada E": 1}   # the board lists passes only
+    assert [m.value for m in instructor.metric if m.label == "Learners"] == ["2"]   # both were seen
+    progress = [f.value for f in instructor.dataframe if "passed by" in f.value.columns][0]
+    assert progress.set_index("challenge")["passed by"]["Count to 100,000 in eight bits"] == 1
+    assert "embedded server" in _texts(instructor, "caption")
+    client = resources.embedded()[0].client
+    keys = [k.decode() for k in client.scan_iter(match="lab:{class:workshop}:*")]
+    assert keys and all(0 < client.ttl(k) <= 8 * 3600 for k in keys)
+    instructor.checkbox(key="workshop_end_sure").check().run()
+    _click(instructor, "End workshop")
+    assert not list(client.scan_iter(match="lab:{class:workshop}:*"))
 
 
 def _run_preset(monkeypatch, query: dict[str, str]) -> tuple[AppTest, dict]:
@@ -129,6 +171,8 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
     assert first.number_input(key="recipe_eviction-compare_seed").value == 3
     second, again = _run_preset(monkeypatch, query)
     assert again == metrics
+    served = "Served from the app's cache — computed"      # a deterministic simulation, same params: not re-run
+    assert served not in _texts(first, "caption") and served in _texts(second, "caption")
     exp = load_all()["eviction-compare"]
     from labs.core.backends import open_sandbox
 
