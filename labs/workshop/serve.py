@@ -124,13 +124,6 @@ backend replicas
 """
 
 
-def class_server_extra() -> dict[str, str]:
-    """Extra server options for the class server. The hook for the search module: when ``labs.core.servers``
-    can load RediSearch into the embedded server, return its ``loadmodule`` option here so the semantic cache
-    gets a vector index on the class server too."""
-    return {}
-
-
 def find_haproxy() -> str | None:
     """HAProxy on PATH, or in /usr/sbin (where Debian puts it, often not on a non-root user's PATH)."""
     found = shutil.which("haproxy")
@@ -221,8 +214,11 @@ class Workshop:
         if not self.redis_url:
             from labs.core.servers import PrivateServer
 
-            self.server = PrivateServer(maxmemory=CLASS_MAXMEMORY, policy="volatile-lru",
-                                        extra=class_server_extra()).start()
+            # search=True: the class server loads RediSearch as the embedded one does (LAB_SEARCH_MODULE
+            # chooses or turns it off), so the semantic cache answers from a vector index on it too.
+            self.server = PrivateServer(maxmemory=CLASS_MAXMEMORY, policy="volatile-lru", search=True).start()
+            if self.server.search_problem:
+                print(f"Class server without vector search: {self.server.search_problem}", flush=True)
             self.redis_url = self.server.url
         from labs.core.db import ensure_seeded
 

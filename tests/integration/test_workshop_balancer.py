@@ -27,6 +27,7 @@ import pytest
 
 from labs.workshop.challenges import CHALLENGES
 from labs.workshop.serve import find_haproxy
+from labs.core.search_module import find_search_module
 from tests.browser.conftest import ROOT, browser, free_port, new_page  # noqa: F401  (fixture)
 from tests.browser.test_browser import assert_healthy, expect, learner_prefix, open_page, open_tab, rerun_after
 from tests.integration.test_replicas import resume_link_of
@@ -167,6 +168,8 @@ def test_two_replicas_behind_haproxy(workshop, browser):  # noqa: F811 (fixture)
         # --- kill r1: its learner reaches r2 through the balancer; the resume link brings their keys back
         client = redis.Redis.from_url(workshop["class_url"], decode_responses=True)
         client.set(prefix + "structures:note", "kept", ex=300)   # a key of this learner on the class server
+        if find_search_module().path:   # the class server has a vector index where the module exists
+            assert "search" in {str(m.get("name")) for m in client.module_list()}
         os.kill(workshop["replicas"][victim], signal.SIGKILL)
         time.sleep(3)                                              # health checks: fall 2 × inter 1 s
         open_page(page, link)
