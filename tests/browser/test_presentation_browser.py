@@ -1,0 +1,80 @@
+"""How results read in a real browser: the longest pages after every Run button, and Eviction on a phone.
+
+Each page is opened, every "Run…" button clicked (tab by tab) with its defaults, and the page saved as
+full screenshots (``tests/browser/screenshots/results-<page>[-<tab>].png``) — the before/after pictures
+of issue 15. Checks: no exception, no identifier-like tile label (``snake_case``) anywhere; on a 390 px
+phone the Eviction page's tabs start within two screens.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser.test_browser import (  # noqa: E402
+    SCREENSHOTS, assert_clean_log, assert_healthy, click_run_buttons, expect, full_screenshot, open_page, slug,
+    wait_charts)
+
+RESULT_PAGES = ("patterns", "ttl_cost", "eviction", "structures", "invalidation")
+IDENTIFIER = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$|^[a-z]+[A-Z]\w*$")
+PHONE = {"width": 390, "height": 844}
+PHONE_TABS_MAX_PX = 2 * PHONE["height"]
+
+
+def identifier_labels(page) -> list[str]:
+    """Metric tile labels and table headers on screen that read like code, not words."""
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    headers = page.locator('[data-testid="stDataFrame"] [role="columnheader"]').all_inner_texts()
+    return sorted({t.strip() for t in labels + headers if IDENTIFIER.match(t.strip())})
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("stem", RESULT_PAGES)
+def test_results_read_as_words(apps, page, stem):
+    """Run every experiment of the page with defaults; screenshot each tab; no identifier-like labels."""
+    app = apps("embedded")
+    open_page(page, app.url(f"/{stem}"))
+    odd: list[str] = []
+
+    def on_tab(name: str, _panel) -> None:
+        wait_charts(page)
+        odd.extend(identifier_labels(page))
+        full_screenshot(page, SCREENSHOTS / f"results-{stem}-{slug(name)}.png")
+
+    clicked = click_run_buttons(page, stem, on_tab=on_tab)
+    assert clicked >= 1, f"{stem}: no Run button was clicked"
+    wait_charts(page)
+    odd.extend(identifier_labels(page))
+    full_screenshot(page, SCREENSHOTS / f"results-{stem}.png")
+    assert_healthy(page, stem)
+    assert not odd, f"{stem}: labels that read like identifiers: {sorted(set(odd))}"
+    assert_clean_log(app)
+
+
+@pytest.mark.browser
+def test_eviction_tabs_near_the_top_on_a_phone(apps, browser):
+    """On a 390 px phone the Eviction page's tabs start within two screens (the intro stays short)."""
+    app = apps("embedded")
+    context = browser.new_context(viewport=PHONE)
+    context.set_default_timeout(30_000)
+    try:
+        pg = context.new_page()
+        pg.js_errors = []  # type: ignore[attr-defined]
+        pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))  # type: ignore[attr-defined]
+        open_page(pg, app.url("/eviction"))
+        tab = pg.locator('[data-testid="stMain"]').get_by_role("tab").first
+        expect(tab).to_be_visible(timeout=10_000)
+        top = pg.evaluate("""() => {
+            const tab = document.querySelector('[data-testid="stMain"] [role="tab"]');
+            const main = document.querySelector('[data-testid="stMain"]');
+            return tab.getBoundingClientRect().top - main.getBoundingClientRect().top; }""")
+        full_screenshot(pg, SCREENSHOTS / "phone-eviction.png")
+        assert top <= PHONE_TABS_MAX_PX, f"the tabs start {top:.0f} px down the page on a phone"
+    finally:
+        context.close()
