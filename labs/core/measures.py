@@ -135,7 +135,7 @@ def _bytes(n: float) -> str:
 def _plain_number(number: float, kind: str, spec: str | None) -> str:
     if spec:
         return f"{number:{spec}}"
-    if kind == "count" and number.is_integer():
+    if number.is_integer() and kind in ("count", "time", "rate", "number"):
         return f"{number:,.0f}"
     if kind in ("percent", "points", "ratio", "size", "money"):
         return f"{number:{_DEFAULT_FMT[kind]}}"

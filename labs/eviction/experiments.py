@@ -18,7 +18,8 @@ import pandas as pd
 from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
 from labs.eviction.simulate import test_lru_grid
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.core.servers import BINARY_CHOICES
 from labs.ttl.memory import DEFAULT_MODEL
 from labs.core.workload import popularity
@@ -107,7 +108,18 @@ def key_sizes(keys: list[int], ttls: list[float | None], value_bytes: int, seed:
             for k, ttl in zip(keys, ttls)]
 
 
+_HIT = "Hits ÷ requests over the whole trace (simulated)."
+COMPARE_MEASURES = {
+    "*: hit_ratio": measure("Hit ratio — {0}", "fraction", help=_HIT),
+    "policy": measure("Policy", "text"), "hit_ratio": measure("Hit ratio", "fraction", help=_HIT),
+    "evictions": measure("Evictions", "keys"),
+    "rejected_writes": measure("Rejected writes", "writes", help="OOM: a volatile-* policy found no key with a TTL."),
+    "expired": measure("Expired", "keys"), "request": measure("Request", "rank"),
+}
+
+
 @register("eviction-compare", title="Every policy on one workload", params=CompareParams, page=PAGE,
+          measures=COMPARE_MEASURES,
           summary="Hit ratio, evictions and rejected writes per eviction policy on the same trace (simulated).")
 def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
@@ -132,7 +144,8 @@ def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, l
                                         "hit_ratio": rolled.to_numpy()[::step]}))
     frame = pd.DataFrame(summary)
     metrics = {f"{r.policy}: hit_ratio": float(r.hit_ratio) for r in frame.itertuples()}
-    notes = [SIMULATED, "OPT (Belady) knows the future: it is the floor no real policy can beat; it ignores TTLs.",
+    notes = [SIMULATED, "OPT (Belady) knows the future: its hit ratio is the ceiling no real policy can beat "
+                        "(the lowest miss ratio); it ignores TTLs.",
              "volatile-* policies can only evict keys with a TTL; when none is left, writes are rejected "
              "like noeviction (redis.io, Key eviction)."]
     if in_bytes:
@@ -161,8 +174,17 @@ class CurveParams:
         parse_policies(self.policies)
 
 
-@register("eviction-mrc", title="The miss-ratio curve", params=CurveParams, page=PAGE,
-          summary="Miss ratio against cache size, one line per policy, with OPT as the floor (simulated).")
+CURVE_MEASURES = {
+    "*: miss_ratio at * keys": measure("Miss ratio at {1} keys — {0}", "fraction", help="Misses ÷ requests (simulated)."),
+    "policy": measure("Policy", "text"), "capacity": measure("Cache size", "keys"),
+    "miss_ratio": measure("Miss ratio", "fraction"), "hits": measure("Hits", "hits"), "misses": measure("Misses", "misses"),
+    "evictions": measure("Evictions", "keys"), "rejected_writes": measure("Rejected writes", "writes"),
+}
+
+
+@register("eviction-mrc", title="The miss-ratio curve", params=CurveParams, page=PAGE, measures=CURVE_MEASURES,
+          summary="Miss ratio against cache size, one line per policy, with OPT as the lowest miss ratio any "
+                  "policy can reach (simulated).")
 def run_curve(params: CurveParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
     times = np.arange(len(keys)) * 0.01
@@ -183,7 +205,18 @@ class GridParams:
         check_ranges(self)
 
 
+GRID_MEASURES = {
+    "error with * samples (%)": measure("Wrong evictions vs true LRU, {0} samples", "%", headline=True,
+                                        help="test-lru.rb's error: how far the kept keys are from what true LRU keeps."),
+    "samples": measure("maxmemory-samples", "count"), "seed": measure("Seed", "count"),
+    "evicted": measure("Evicted", "keys"), "kept": measure("Kept", "keys"),
+    "fate_error": measure("Keys with the wrong fate", "fraction", help="Evicted where true LRU keeps, or kept where it evicts."),
+    "testlru_error": measure("test-lru.rb error", "%"), "key": measure("Key", "rank"),
+}
+
+
 @register("eviction-test-lru", title="Sampling vs true LRU (test-lru.rb)", params=GridParams, page=PAGE,
+          measures=GRID_MEASURES,
           summary="Fill, re-read the old keys, add 50 % more: which keys survive with 1, 3, 5, 10 samples.")
 def run_grid(params: GridParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     grid = test_lru_grid((1, 3, 5, 10), params.capacity, seeds=(params.seed,))
@@ -207,7 +240,21 @@ class CounterParams:
         check_ranges(self)
 
 
-@register("lfu-counter", title="The LFU counter playground", params=CounterParams, page=PAGE,
+SPREAD_SEEDS = 16
+LFU_MEASURES = {
+    "counter after * hits": measure("Counter after {0} hits", "count", headline=True,
+                                    help="This seed's draw: the counter is probabilistic."),
+    "counter after 100,000 hits, median of 16 seeds": measure("After 100,000 hits, median of 16 seeds", "count",
+                                                              headline=True, fmt=",.1f",
+                                                              help="redis.io's table says 142 at factor 10."),
+    "counter after 100,000 hits, lowest of 16 seeds": measure("After 100,000 hits, lowest of 16 seeds", "count"),
+    "counter after 100,000 hits, highest of 16 seeds": measure("After 100,000 hits, highest of 16 seeds", "count"),
+    "hits": measure("Hits", "hits"), "factor": measure("lfu-log-factor", "text"),
+    "counter": measure("LFU counter (0–255)", "count"), "idle_minutes": measure("Idle", "min"),
+}
+
+
+@register("lfu-counter", title="The LFU counter playground", params=CounterParams, page=PAGE, measures=LFU_MEASURES,
           summary="How Redis's 8-bit logarithmic counter grows with hits and decays when idle.")
 def run_counter(params: CounterParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     hits = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
@@ -217,9 +264,16 @@ def run_counter(params: CounterParams, *, backend: Any = None, ns: Any = None, l
     idle = pd.DataFrame([{"idle_minutes": m, "counter": decay(start, m, params.decay_time)}
                          for m in range(0, 301, 10)])
     mine = growth[growth.factor == f"factor {params.log_factor:g}"].set_index("hits").counter
-    metrics = {f"counter after {h:,} hits": int(mine[h]) for h in (100, 1_000, 100_000)}
+    metrics: dict[str, Any] = {f"counter after {h:,} hits": int(mine[h]) for h in (100, 1_000, 100_000)}
+    spread = sorted(counter_after(100_000, params.log_factor, params.seed + i) for i in range(SPREAD_SEEDS))
+    metrics.update({f"counter after 100,000 hits, median of {SPREAD_SEEDS} seeds": float(np.median(spread)),
+                    f"counter after 100,000 hits, lowest of {SPREAD_SEEDS} seeds": spread[0],
+                    f"counter after 100,000 hits, highest of {SPREAD_SEEDS} seeds": spread[-1]})
     return Result(metrics, {"growth": growth, "decay": idle},
-                  [SIMULATED, "Counter rules from evict.c: LFULogIncr (new keys start at 5) and LFUDecrAndReturn."])
+                  [SIMULATED, "Counter rules from evict.c: LFULogIncr (new keys start at 5) and LFUDecrAndReturn.",
+                   f"One seed is one draw: over {SPREAD_SEEDS} seeds a key hit 100,000 times reads "
+                   f"{spread[0]}–{spread[-1]} (median {np.median(spread):g}); redis.io's table gives 142 at the "
+                   "default factor 10."])
 
 
 FIDELITY_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
@@ -268,11 +322,33 @@ class FidelityParams:
         check_ranges(self)
         parse_configs(self.configs)
         if self.requests / self.duration_s > 4_000:
-            raise ValueError(f"{self.requests:,} requests in {self.duration_s:g} s is more than 4,000 per second: "
-                             "one client cannot keep that pace. Lengthen the replay or shorten the trace.")
+            raise ValueError(f"{self.requests:,} {label_of(self, 'requests').lower()} in {self.duration_s:g} s is more "
+                             "than 4,000 per second: one client cannot keep that pace. Lengthen "
+                             f"{label_of(self, 'duration_s').lower()} or lower {label_of(self, 'requests').lower()}.")
+
+
+_PP = "Percentage points: real hit ratio − simulated, e.g. 65.85 % − 65.55 % = +0.30 pp."
+FIDELITY_MEASURES = {
+    "largest gap (pp)": measure("Largest gap, real vs simulated", "pp", headline=True, help=_PP),
+    "*: real − simulated (pp)": measure("Gap, {0}", "pp", help=_PP),
+    "config": measure("Configuration", "text"), "policy": measure("Policy", "text"),
+    "samples": measure("maxmemory-samples", "count"),
+    "simulated_hit_ratio": measure("Hit ratio, simulated", "fraction"),
+    "real_hit_ratio": measure("Hit ratio, real server", "fraction", help="Measured."),
+    "difference_pp": measure("Real − simulated", "pp", help=_PP),
+    "simulated_evictions": measure("Evictions, simulated", "keys"),
+    "real_evictions": measure("Evictions, real server", "keys", help="INFO stats evicted_keys."),
+    "keys_held": measure("Keys held", "keys", help="DBSIZE once a second after the first eviction (median)."),
+    "held_min": measure("Keys held, least", "keys"), "held_max": measure("Keys held, most", "keys"),
+    "keys_at_end": measure("Keys at the end", "keys"), "bytes_per_key": measure("Memory per key", "bytes/key"),
+    "maxmemory": measure("maxmemory", "bytes"),
+    "max_lag_s": measure("Pacer's worst lag", "s", help="How late a request was sent against its timestamp."),
+    "server": measure("Server", "text"),
+}
 
 
 @register("eviction-fidelity", title="Run it on a real server", params=FidelityParams, page=PAGE,
+          measures=FIDELITY_MEASURES,
           summary="The same trace replayed on a private real server and in the simulator: hit ratios side by side.")
 def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                  on_progress: Any = None) -> Result:

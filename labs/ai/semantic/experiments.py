@@ -24,6 +24,7 @@ import pandas as pd
 
 from labs.core.backends import open_backend_for
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.ai.llm import Pricing, SimulatedLLM, approx_tokens
 from labs.core.namespace import Namespace, new_session_id
 from labs.ai.semantic import evaluate
@@ -65,16 +66,20 @@ class StreamParams:
 
 
 def _pick_stream(faq: pd.DataFrame, p: StreamParams, rng: random.Random) -> list[tuple[str, str, dict]]:
-    """(tenant, kind, row) per query; a repeat re-asks an earlier question of the same tenant."""
+    """(tenant, kind, row) per query; a repeat re-asks an earlier question of the same tenant.
+
+    The stream holds exactly the mix the form states (40 % repeats of 100 queries are 40 repeats), in a
+    seeded random order."""
     pools = {k: faq[faq.kind == k].to_dict("records") for k in ("canonical", "paraphrase", "hard_negative", "unrelated")}
-    mix = evaluate.StreamMix(p.repeat_rate, p.paraphrase_rate, p.hard_negative_rate)
-    shares = [("repeat", mix.repeat_rate), ("paraphrase", mix.paraphrase_rate),
-              ("hard_negative", mix.hard_negative_rate), ("unrelated", mix.unrelated_rate)]
+    bounds = [round(p.queries * share) for share in
+              (p.repeat_rate, p.repeat_rate + p.paraphrase_rate, p.repeat_rate + p.paraphrase_rate + p.hard_negative_rate)]
+    counts = np.diff([0, *bounds, p.queries])
+    kinds = [k for k, n in zip(("repeat", "paraphrase", "hard_negative", "unrelated"), counts) for _ in range(n)]
+    rng.shuffle(kinds)
     asked: dict[str, list[dict]] = {}
     out = []
-    for _ in range(p.queries):
+    for kind in kinds:
         tenant = f"tenant-{rng.randrange(p.tenants) + 1}"
-        kind = rng.choices([k for k, _ in shares], weights=[w for _, w in shares])[0]
         if kind == "repeat":
             row = rng.choice(asked.get(tenant) or pools["canonical"])
         else:
@@ -84,10 +89,37 @@ def _pick_stream(faq: pd.DataFrame, p: StreamParams, rng: random.Random) -> list
     return out
 
 
+STREAM_MEASURES = {
+    "hit_rate": measure("Hit rate", "fraction", headline=True, help="Questions answered from the cache."),
+    "wrong_answers": measure("Wrong answers served", "answers", headline=True,
+                             help="Hits whose cached answer was for another question."),
+    "precision": measure("Precision of hits", "fraction", headline=True, help="Right answers ÷ answers served."),
+    "guard_refusals": measure("Guard refusals", "count", help="Close matches the contrast guard refused."),
+    "llm_calls": measure("LLM calls", "calls"),
+    "cost_usd": measure("LLM cost, with the cache", "$", fmt=",.4f", headline=True, help="SIMULATED prices."),
+    "cost_without_cache_usd": measure("LLM cost, every question to the LLM", "$", fmt=",.4f"),
+    "saved_usd": measure("Saved", "$", fmt=",.4f"),
+    "embed_p50_ms": measure("Embedding, median", "ms", help="Measured."),
+    "search_p50_ms": measure("Search, median", "ms", help="Measured."),
+    "p50_with_cache_ms": measure("Answer time with the cache, median", "ms", headline=True,
+                                 help="Measured lookup + simulated LLM on a miss."),
+    "p50_without_cache_ms": measure("Answer time without, median", "ms", headline=True, help="SIMULATED LLM."),
+    "threshold_similarity": measure("Threshold (similarity)", "similarity"),
+    "threshold_distance": measure("Threshold (cosine distance)", "distance", help="RedisVL's units: 1 − similarity."),
+    "query": measure("Question number", "rank"), "tenant": measure("Tenant", "text"), "kind": measure("Kind", "text"),
+    "question": measure("Question", "text"), "outcome": measure("Outcome", "text"),
+    "similarity": measure("Similarity", "similarity"), "nearest": measure("Nearest cached question", "text"),
+    "guard": measure("Guard", "text"), "embed_ms": measure("Embedding", "ms"), "search_ms": measure("Search", "ms"),
+    "llm_ms": measure("LLM", "ms"),
+    "setup": measure("Setup", "text"), "usd": measure("Spent so far", "$", fmt=",.4f"), "ms": measure("Time", "ms"),
+    "queries": measure("Questions", "queries"),
+}
+
+
 @register("semantic-stream", title="A query stream through the semantic cache",
           summary="The FAQ is cached per tenant; a stream of repeats, paraphrases, hard negatives and unrelated "
                   "questions is embedded, searched and — on a miss — sent to a simulated LLM.",
-          params=StreamParams, page=PAGE)
+          params=StreamParams, page=PAGE, measures=STREAM_MEASURES)
 def run_stream(params: StreamParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
                embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
                on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
@@ -216,10 +248,56 @@ def _lookup_ms(embedder: Embedder, questions: list[str], canon_vectors: np.ndarr
     return statistics.median(samples) if samples else 0.0
 
 
+THRESHOLD_MEASURES = {
+    "recommended_threshold": measure("Recommended threshold (similarity)", "similarity", headline=True,
+                                     help="Best F1 on the validation split."),
+    "recommended_distance": measure("Recommended threshold (cosine distance)", "distance"),
+    "test_precision": measure("Precision on the test split", "fraction", headline=True),
+    "test_hit_rate": measure("Hit rate on the test split", "fraction", headline=True),
+    "test_precision_contrast_guard": measure("Precision, with the contrast-word guard", "fraction"),
+    "test_hit_rate_contrast_guard": measure("Hit rate, with the contrast-word guard", "fraction"),
+    "test_precision_both_guards": measure("Precision, with both guards", "fraction", headline=True),
+    "test_hit_rate_both_guards": measure("Hit rate, with both guards", "fraction", headline=True),
+    "recommended_threshold_both_guards": measure("Threshold re-chosen with both guards", "similarity"),
+    "test_precision_at_half_hit_rate": measure("Precision at a 50 % hit rate, no guard", "fraction"),
+    "test_precision_at_half_hit_rate_both_guards": measure("Precision at a 50 % hit rate, both guards", "fraction"),
+    "enable_vs_disable_2fa": measure("Similarity, enable vs disable 2FA", "similarity",
+                                     help="A hard negative: one word flips the meaning."),
+    "reset_vs_change_password": measure("Similarity, reset vs change password", "similarity", help="A paraphrase."),
+    "day_saved_usd": measure("Saved per day, recommended threshold", "$/day", help="SIMULATED prices."),
+    "day_wrong_answers": measure("Wrong answers per day, recommended threshold", "answers", headline=True, fmt=",.0f"),
+    "day_wrong_answers_both_guards": measure("Wrong answers per day, both guards", "answers", fmt=",.0f"),
+    "llm_call_usd": measure("One LLM call", "$", fmt=",.5f", help="SIMULATED."),
+    "lookup_ms": measure("One lookup (embed + search)", "ms", help="Measured."),
+    "question": measure("Question", "text"), "kind": measure("Kind", "text"), "intent": measure("Intent", "text"),
+    "domain": measure("Domain", "text"), "split": measure("Split", "text"), "nearest": measure("Nearest cached", "text"),
+    "nearest_intent": measure("Its intent", "text"), "similarity": measure("Similarity", "similarity"),
+    "pair_similarity": measure("Similarity to its FAQ", "similarity"),
+    "nearest_in_domain": measure("Nearest in its domain", "text"),
+    "similarity_in_domain": measure("Similarity in its domain", "similarity"),
+    "right_if_hit": measure("Right if served", "yes/no"), "right_if_hit_in_domain": measure("Right if served, in domain", "yes/no"),
+    "answerable": measure("Answerable from the FAQ", "yes/no"), "guard_reason": measure("Guard's reason", "text"),
+    "guard_reason_in_domain": measure("Guard's reason, in domain", "text"), "guard": measure("Guard", "text"),
+    "threshold": measure("Threshold", "similarity"), "queries": measure("Questions", "queries"),
+    "hits": measure("Hits", "hits"), "right_hits": measure("Right answers", "answers"),
+    "wrong_answers": measure("Wrong answers", "answers", fmt=",.0f"), "hit_rate": measure("Hit rate", "fraction"),
+    "precision": measure("Precision", "fraction"), "recall": measure("Recall", "fraction"), "f1": measure("F1", fmt=".3f"),
+    **{f"{what}_{kind}": measure(f"{label}, {kind.replace('_', ' ')}s", "fraction")
+       for kind in ("paraphrase", "hard_negative", "unrelated")
+       for what, label in (("hit_rate", "Hit rate"), ("wrong_rate", "Wrong answers"))},
+    "setting": measure("Setting", "text"), "distance": measure("Cosine distance", "distance"),
+    "wrong_rate": measure("Wrong answers", "fraction"), "llm_calls": measure("LLM calls", "calls", fmt=",.0f"),
+    "saved_usd": measure("Saved", "$/day"), "saved_s": measure("Waiting saved", "s"),
+    "none": measure("No guard", "fraction"), "contrast words": measure("Contrast words", "fraction"),
+    "domain filter": measure("Domain filter", "fraction"),
+    "domain filter + contrast words": measure("Domain filter + contrast words", "fraction"),
+}
+
+
 @register("semantic-threshold", title="Threshold evaluation",
           summary="Every FAQ query scored with the real model: hit rate, precision and wrong answers at each "
                   "threshold; one chosen on validation, reported on test, with and without the guard.",
-          params=ThresholdParams, page=PAGE)
+          params=ThresholdParams, page=PAGE, measures=THRESHOLD_MEASURES)
 def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, faq: pd.DataFrame | None = None,
                   on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     embedder = embedder or default_embedder()
@@ -231,7 +309,7 @@ def run_threshold(params: ThresholdParams, *, embedder: Embedder | None = None, 
     rec, rec_both = evaluate.recommend(swept, "none"), evaluate.recommend(swept, both)
     same_hit_rate = evaluate.precision_at_hit_rates(swept)
     test = scored[scored.split == "test"]
-    settings = [("the seed's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
+    settings = [("the tutorial's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
                 ("recommended + contrast words", rec, "contrast words"),
                 ("recommended + domain filter", rec, "domain filter"),
                 ("recommended + both guards", rec, both), ("re-chosen with both guards", rec_both, both)]
