@@ -126,7 +126,8 @@ class StampedeRealParams:
 
 
 REAL_MEASURES = {
-    **_SUMMARY,
+    **_SUMMARY,  # no tiles: the page leads with why XFetch cannot act on a key that has already expired
+    "*: DB recomputes": measure("Database recomputes — {0}", "recomputes"),
     "threads": measure("Threads", "threads"), "elapsed_s": measure("Took", "s", help="Measured wall time."),
     "reads_hit": measure("Reads that hit", "reads"), "reads_recompute": measure("Reads that recomputed", "reads"),
     "reads_waited": measure("Reads that waited for the lock", "reads"),
