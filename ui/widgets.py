@@ -1,10 +1,12 @@
 """Shared page pieces: params forms generated from an experiment's params dataclass, lesson prose,
 result notes and the command log.
 
-A form names each knob as every message does (:func:`labs.core.experiment.knob_label`). A value outside
-its range reaches the server and is explained under its field, in words, and the run is refused with a
-visible message (the browser's own min/max check would only turn the field red and swallow the click).
-A preset link's bad value is dropped — the field shows its default — and the page says which and why.
+A form names each knob as every message does (:func:`labs.core.experiment.knob_label`). It is a bordered
+group of widgets and a Run button, not an ``st.form``: a changed value reaches the server at once, so the
+page can dim a result that no longer matches the form (see ``ui.results.earlier_run``) and explain a
+value outside its range under its field, in words — and Run is then refused with a visible message (the
+browser's own min/max check would only turn the field red and swallow the click). A preset link's bad
+value is dropped — the field shows its default — and the page says which and why.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def lesson(name: str) -> None:
 def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = None,
                 columns: int = 2, submit: str = "Run", hidden: frozenset[str] | set[str] = frozenset(),
                 defaults: dict[str, Any] | None = None) -> tuple[Any | None, bool]:
-    """A form with one widget per knob; returns (validated params or None, submitted?).
+    """A form with one widget per knob and a Run button; returns (validated params or None, Run clicked?).
 
     Widgets are bound to the URL (``bind="query-params"``, the query param is the widget key
     ``<key>_<knob>``) so an instructor can share a preset link. Knobs in ``hidden`` get no widget (TF
@@ -43,7 +45,7 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
     link_notes = st.session_state.setdefault(f"{key}__link_problems", [])
     link_notes += _drop_bad_link_values(params_cls, [k for k in every if k["name"] not in hidden], key)
     bad_fields = 0
-    with st.form(key, border=True):
+    with st.container(border=True, key=f"{key}__form"):
         cols = st.columns(columns)
         shown = [k for k in every if k["name"] not in hidden]
         for i, k in enumerate(shown):
@@ -63,7 +65,9 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
         if preset:
             fixed = ", ".join(f"{knob_label(k)} = {show_number(values[k['name']])}" for k in preset)
             st.caption(":material/lock: Set by your instructor's link: " + escape_markdown(fixed))
-        submitted = st.form_submit_button(submit, type="primary", icon=":material/play_arrow:")
+        submitted = st.button(submit, type="primary", icon=":material/play_arrow:", key=f"{key}__run")
+    if st.session_state.get(f"{key}__link_resets"):
+        st.rerun()  # put the link's out-of-range values back to their defaults before anything runs
     if submitted:  # told once, until the learner runs the form
         st.session_state.pop(f"{key}__link_problems", None)
     for problem in dict.fromkeys(link_notes):
@@ -95,8 +99,13 @@ def _field_problem(params_cls: type, k: dict[str, Any], value: Any) -> str:
 
 
 def _drop_bad_link_values(params_cls: type, shown: list[dict[str, Any]], key: str) -> list[str]:
-    """A preset link's values that do not parse or are out of range: removed from the URL (so the field
-    shows its default), and described for the page."""
+    """A preset link's values that do not parse or are out of range: removed from the URL, and described
+    for the page. Streamlit seeds a bound widget from the URL on the first run whatever the code says, so a
+    value that parses (e.g. 3 where at least 10 is allowed) is put back to its default on one more run."""
+    pending = st.session_state.setdefault(f"{key}__link_resets", {})
+    for wkey, default in list(pending.items()):
+        st.session_state[wkey] = default  # no longer the first run: the code's value now wins
+    pending.clear()
     problems = []
     for k in shown:
         wkey = f"{key}_{k['name']}"
@@ -104,10 +113,17 @@ def _drop_bad_link_values(params_cls: type, shown: list[dict[str, Any]], key: st
         if text is None or wkey in st.session_state:
             continue
         try:
-            check_value(params_cls, k["name"], parse_value(params_cls, k["name"], text))
+            value = parse_value(params_cls, k["name"], text)
+        except ValueError as exc:  # Streamlit ignores it too: the field keeps its default
+            problems.append(f"{knob_label(k)} = '{text}': {exc}")
+            del st.query_params[wkey]
+            continue
+        try:
+            check_value(params_cls, k["name"], value)
         except ValueError as exc:
             problems.append(f"{knob_label(k)} = '{text}': {exc}")
             del st.query_params[wkey]
+            pending[wkey] = k["type"](k["default"]) if k["type"] in (int, float) else k["default"]
     return problems
 
 

@@ -34,11 +34,14 @@ def knob(default: Any, *, help: str, min: float | None = None, max: float | None
 
 
 def knob_label(k: Mapping[str, Any]) -> str:
-    """The words a form shows for a knob: its ``label``, else its name in words, first letter capitalised
-    (an ASCII letter only: "β" must not become "Β")."""
+    """The words a form shows for a knob: its ``label``, else its name in words, first letter capitalised —
+    an ASCII letter only ("β" must not become "Β"), and not a config name ("lfu-log-factor" stays)."""
     label = k.get("label") or k["name"].replace("_", " ")
     first = label[:1]
-    return first.upper() + label[1:] if first.isascii() and first.isalpha() else label
+    config_name = "-" in label and " " not in label
+    if first.isascii() and first.isalpha() and not config_name:
+        return first.upper() + label[1:]
+    return label
 
 
 def label_of(params: Any, name: str) -> str:

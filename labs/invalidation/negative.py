@@ -113,6 +113,8 @@ def simulate(p: NegativeParams, negative_ttl_s: float) -> dict[str, Any]:
 def expected_factor(p: NegativeParams, duration_s: float) -> float:
     """Σλᵢ / Σ λᵢ/(1 + λᵢτ): the drop in queries for missing ids if none were ever created."""
     lam = p.rate_per_s * p.missing_share * popularity(p.missing_ids, p.zipf_alpha)
+    if not lam.sum():  # no lookups of missing ids: nothing to cut
+        return float("nan")
     return float(lam.sum() / (lam / (1 + lam * p.negative_ttl_s)).sum())
 
 
