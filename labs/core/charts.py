@@ -43,6 +43,7 @@ def latency_ecdf(frame: pd.DataFrame, value: str, group: str, *, log_x: bool = T
     ``x_title`` ("time per write (µs)" → writes)."""
     what = what or _counted(x_title)
     fig = px.ecdf(frame, x=value, color=group, log_x=log_x, labels={value: x_title})
+    decades(fig)
     fig.update_layout(yaxis_title=f"share of {what} ≤ x", yaxis_tickformat=".0%", legend_title_text="",
                       height=300, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
     return fig
@@ -127,7 +128,7 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *,
         marker(fig, vline, vline_text, log_x=log_x)
     if log_x:
         decades(fig)
-    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=30 if vline_text else 10, b=10))
     return fig
 
 

@@ -64,8 +64,12 @@ class Measure:
 
     @property
     def heading(self) -> str:
-        """The label with its unit, for a table header: "Cache hit, median (µs)"."""
-        return f"{self.label} ({self.shown_unit})" if self.shown_unit else self.label
+        """The label with its unit, for a table header: "Cache hit, median (µs)" — but "Stale reads", not
+        "Stale reads (reads)": a count whose unit the label already says needs no parentheses."""
+        shown = self.shown_unit
+        if UNITS[self.unit] == "count" and shown.lower() in self.label.lower().replace("-", " ").split():
+            shown = ""
+        return f"{self.label} ({shown})" if shown else self.label
 
     @property
     def csv_heading(self) -> str:

@@ -359,7 +359,7 @@ def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None,
     frame = compare(keys, capacity_keys=params.capacity, duration_s=params.duration_s, configs=configs,
                     seed=params.seed, binary=params.binary, parallel=min(4, len(configs)),
                     on_progress=on_progress)
-    frame.insert(0, "config", [f"{p} ({s} samples)" for p, s in zip(frame.policy, frame.samples)])
+    frame.insert(0, "config", [f"{p} ({s} sample{'s' if s != 1 else ''})" for p, s in zip(frame.policy, frame.samples)])
     metrics: dict[str, Any] = {"largest gap (pp)": float(frame.difference_pp.abs().max())}
     metrics.update({f"{r.config}: real − simulated (pp)": float(r.difference_pp) for r in frame.itertuples()})
     server = frame.server.iloc[0]
@@ -367,7 +367,7 @@ def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None,
              "maxmemory-policy and maxmemory-samples set with CONFIG SET, one GET (and SET on a miss) per request, "
              f"paced over {params.duration_s:g} s so the server's 1-second LRU clock advances.",
              "SIMULATED beside it: the same trace, the same timestamps, and the number of keys the server really "
-             "held (DBSIZE once a second after the first eviction: the 'keys_held' column), since maxmemory is "
+             "held (DBSIZE once a second after the first eviction: the 'Keys held' column), since maxmemory is "
              "in bytes and can only aim at a key count.",
              "The server's random choices cannot be seeded, so a gap of a few tenths of a point is noise; "
              "bench/bench_eviction_fidelity.py runs the long version (100,000 keys, capacity 10,000)."]

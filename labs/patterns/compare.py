@@ -147,7 +147,7 @@ _SUMMARY_MEASURES = {
                            "acknowledged write of that user."),
     "failed": measure("Failed requests", "requests", help="Requests that returned an error to the user."),
     "degraded": measure("Degraded writes", "writes", help="Writes that reached the database but not the cache."),
-    "max_queue_depth": measure("Longest write-behind queue", "writes",
+    "max_queue_depth": measure("Longest queue", "writes",
                                help="Writes acknowledged but not yet in the database, at the worst moment."),
     "read_p50_ms": measure("Read, median", "ms", help="Measured Redis/SQLite time + simulated database network."),
     "read_p95_ms": measure("Read, 95th percentile", "ms"), "read_p99_ms": measure("Read, 99th percentile", "ms"),

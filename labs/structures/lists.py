@@ -87,7 +87,7 @@ def queue(params: QueueParams, *, backend: Any = None, ns: Any = None, log: Any 
 class ChatParams:
     messages: int = knob(50, min=1, max=1000, help="Messages added, one at a time.")
     keep: int = knob(20, min=1, max=500, label="keep last N", help="LTRIM key -N -1 after every push.")
-    ttl_s: int = knob(86400, min=1, max=86400, unit="s", label="TTL", help="EXPIRE after every push (the seed: one day).")
+    ttl_s: int = knob(86400, min=1, max=86400, unit="s", label="TTL", help="EXPIRE after every push (the tutorial's: one day).")
 
     def __post_init__(self) -> None:
         check_ranges(self)
