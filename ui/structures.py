@@ -150,7 +150,8 @@ def quiz() -> None:
 
 def encoding_table(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.memory_growth(result.frames["growth"]), width="stretch")
-    result_table(result, "thresholds")
+    result_table(result, "thresholds", columns=["structure", "config", "configured", "observed_conversion",
+                                                "encoding_before", "encoding_after", "jump_ratio", "why"])
 
 
 def json_vs_hash(result: Result, _params: Any) -> None:

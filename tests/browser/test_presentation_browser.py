@@ -18,8 +18,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.browser.test_browser import (  # noqa: E402
-    SCREENSHOTS, assert_clean_log, assert_healthy, click_run_buttons, expect, full_screenshot, open_page, slug,
-    wait_charts)
+    SCREENSHOTS, assert_clean_log, assert_healthy, click_run_buttons, expect, full_screenshot, open_page, open_tab,
+    rerun_after, slug, visible_panel, wait_charts)
 
 RESULT_PAGES = ("patterns", "ttl_cost", "eviction", "structures", "invalidation")
 IDENTIFIER = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$|^[a-z]+[A-Z]\w*$")
@@ -54,6 +54,32 @@ def test_results_read_as_words(apps, page, stem):
     full_screenshot(page, SCREENSHOTS / f"results-{stem}.png")
     assert_healthy(page, stem)
     assert not odd, f"{stem}: labels that read like identifiers: {sorted(set(odd))}"
+    assert_clean_log(app)
+
+
+MARKER_JS = """() => {
+    const chart = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .find(c => c.offsetParent !== null && c.querySelector('.shapelayer path'));
+    if (!chart) return null;
+    const line = chart.querySelector('.shapelayer path').getBoundingClientRect();
+    const note = chart.querySelector('.annotation').getBoundingClientRect();
+    return {line: line.left + line.width / 2, note: note.left + note.width / 2};
+}"""
+
+
+@pytest.mark.browser
+def test_the_miss_ratio_marker_and_its_label_stand_at_the_same_size(apps, page):
+    """Issue 15: the slider's dashed marker was drawn at log10(size) (≈ 3.8 keys) while its label stood at
+    the size; in the browser the line and the label now share their x position (within 3 px)."""
+    app = apps("embedded")
+    open_page(page, app.url("/eviction"))
+    open_tab(page, "Miss-ratio curve", "eviction")
+    run = visible_panel(page).get_by_role("button", name="Run: The miss-ratio curve")
+    rerun_after(page, run.click)
+    wait_charts(page)
+    spot = page.evaluate(MARKER_JS)
+    assert spot is not None, "no chart with a marker on the miss-ratio tab"
+    assert abs(spot["line"] - spot["note"]) < 3, spot
     assert_clean_log(app)
 
 
