@@ -44,6 +44,7 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
              if only is None or k["name"] in only]
     link_notes = st.session_state.setdefault(f"{key}__link_problems", [])
     link_notes += _drop_bad_link_values(params_cls, [k for k in every if k["name"] not in hidden], key)
+    told = set(link_notes)
     bad_fields = 0
     with st.container(border=True, key=f"{key}__form"):
         cols = st.columns(columns)
@@ -60,7 +61,8 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
             try:
                 values[k["name"]] = _url_value(params_cls, k, f"{key}_{k['name']}")
             except ValueError as exc:
-                link_notes.append(f"{knob_label(k)}: {exc}")
+                if f"{knob_label(k)}: {exc}" not in told:
+                    link_notes.append(f"{knob_label(k)}: {exc}")
                 values[k["name"]] = k["default"]
         if preset:
             fixed = ", ".join(f"{knob_label(k)} = {show_number(values[k['name']])}" for k in preset)
@@ -70,7 +72,7 @@ def params_form(params_cls: type, *, key: str, only: tuple[str, ...] | None = No
         st.rerun()  # put the link's out-of-range values back to their defaults before anything runs
     if submitted:  # told once, until the learner runs the form
         st.session_state.pop(f"{key}__link_problems", None)
-    for problem in dict.fromkeys(link_notes):
+    for problem in link_notes:
         st.warning(f"Your link's value was ignored and the default used — {problem}", icon=":material/link_off:")
     st.session_state[f"{key}__values"] = dict(values)
     refused = "Not run: " if submitted else ""
