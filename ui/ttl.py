@@ -119,6 +119,7 @@ def jitter_for_real(backend: Any) -> None:
 def expiry_sim(result: Result, _params: Any) -> None:
     frame = result.frames["timeline"].melt(id_vars="t_s", value_vars=["live", "expired_present"],
                                            var_name="keys", value_name="count")
+    frame["keys"] = frame["keys"].map({"live": "live", "expired_present": "expired, still in memory"})
     st.plotly_chart(charts.line_chart(frame, "t_s", "count", "keys", x_title="seconds (simulated)",
                                       y_title="keys in memory"), width="stretch")
 

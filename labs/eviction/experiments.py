@@ -144,7 +144,7 @@ def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, l
                                         "hit_ratio": rolled.to_numpy()[::step]}))
     frame = pd.DataFrame(summary)
     metrics = {f"{r.policy}: hit_ratio": float(r.hit_ratio) for r in frame.itertuples()}
-    notes = [SIMULATED, "OPT (Belady) knows the future: its hit ratio is the ceiling no real policy can beat "
+    notes = [SIMULATED, "OPT (Belady) knows the future: its hit ratio is the best any policy can reach "
                         "(the lowest miss ratio); it ignores TTLs.",
              "volatile-* policies can only evict keys with a TTL; when none is left, writes are rejected "
              "like noeviction (redis.io, Key eviction)."]

@@ -78,7 +78,7 @@ class Rule:
         if self.op == "==" and isinstance(self.value, bool):
             return f"{name} {'on' if self.value else 'off'}"
         if self.op == "==" and isinstance(self.value, str):
-            return f"{name} {self.value}"
+            return f"{name} = {self.value}"
         value = ", ".join(map(str, self.value)) if self.op == "in" else shown(self.value)
         return f"{name} {_WORDS[self.op]} {value}"
 
