@@ -1,4 +1,8 @@
-"""Eviction: what Redis deletes when memory is full — every policy on one workload, simulated."""
+"""Eviction: what Redis deletes when memory is full — every policy on one workload, simulated.
+
+Above the tabs only a title, a caption and one line on what is simulated: the policy table lives in an
+expander, so on a phone the tabs start within the first screens instead of 1,900 px down.
+"""
 import streamlit as st
 
 from ui import eviction as parts
@@ -8,10 +12,10 @@ from ui.widgets import lesson
 
 st.title("Eviction")
 st.caption("When maxmemory is reached Redis must delete something — or refuse the write.")
-st.info("The first five tabs are **simulated** on a virtual clock by the lab's implementation of Redis's "
-        "eviction (`evict.c`); the last one **measures** a real server on the same trace, to show how far the "
-        "simulator can be trusted.", icon=":material/science:")
-lesson("eviction_intro")
+st.info("The first five tabs are **simulated** (the lab's copy of Redis's `evict.c`); the last one **measures** a "
+        "real server on the same trace.", icon=":material/science:")
+with st.expander("The eviction policies, and when Redis evicts", icon=":material/menu_book:"):
+    lesson("eviction_intro")
 backend = current_backend()
 
 tabs = st.tabs(["Compare policies", "Miss-ratio curve", "Sampling vs true LRU", "LFU counter", "LRU vs LRM",

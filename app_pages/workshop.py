@@ -23,7 +23,7 @@ with tabs[1]:  # filled first so a pass in this run already shows under "My prog
     st.markdown(f"**Goal:** {picked.goal}")
     if picked.constraints:
         st.markdown("**Rules:** " + "; ".join(picked.rules_text()) + ".")
-    recipe(picked.experiment, backend, columns=4)
+    recipe(picked.experiment, backend, columns=4, key=f"workshop_{picked.experiment}")  # its own form: no leak
 with tabs[0]:
     parts.name_form(store)
     parts.my_progress(store)

@@ -2,7 +2,8 @@
 
 The same experiments the pages run, for scripts, notebooks, CI and instructors preparing a workshop.
 Errors (an unknown experiment, a bad ``--set``, an unreachable server) print one clear line to stderr and
-exit with status 2 — never a traceback.
+exit with status 2 — never a traceback. A message names a parameter as the page's form does, followed by
+the ``--set`` name to type. Results print each number with its label and unit, as the page shows them.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import argparse
 import json
 import sys
 
-from labs.core.experiment import knobs, params_from_strings
+from labs.core.experiment import knob_label, knobs, params_from_strings
 
 from labs import load_all
 
@@ -37,7 +38,7 @@ def _list() -> int:
             rng = f" [{k['min']}..{k['max']}]" if k.get("min") is not None else ""
             choices = f" one of: {' | '.join(k['choices'])}" if k.get("choices") else ""
             unit = f" {k['unit']}" if k.get("unit") else ""
-            print(f"    {k['name']}={k['default']!r}{unit}{rng}{choices}  {k['help']}")
+            print(f"    {k['name']}={k['default']!r}{unit}{rng}{choices}  {knob_label(k)}: {k['help']}")
     return 0
 
 
@@ -54,7 +55,10 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"--set takes KEY=VALUE, got '{item}'.")
         key, value = item.split("=", 1)
         values[key.strip()] = value
-    params = params_from_strings(exp.params_cls, values)
+    try:
+        params = params_from_strings(exp.params_cls, values)
+    except ValueError as exc:
+        raise ValueError(_with_set_names(str(exc), exp.params_cls)) from None
     try:
         backend = open_default() if args.backend == "default" else open_backend(args.backend, url=args.url)
     except BackendError as exc:
@@ -72,10 +76,17 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(exp.title)
         for key, value in result.metrics.items():
-            print(f"  {key:28} {value:.4g}" if isinstance(value, float) else f"  {key:28} {value}")
+            m = result.describe(key)
+            print(f"  {m.label if m else key:44} {m.format(value) if m else value}")
         for note in result.notes:
             print(f"  note: {note}")
     return 0
+
+
+def _with_set_names(message: str, params_cls: type) -> str:
+    """``message`` plus the ``--set`` name of each parameter it names in the form's words."""
+    named = [f"--set {k['name']}" for k in knobs(params_cls) if knob_label(k).lower() in message.lower()]
+    return f"{message} ({', '.join(named)})" if named else message
 
 
 def main(argv: list[str] | None = None) -> int:

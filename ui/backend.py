@@ -1,8 +1,9 @@
 """Which backend this learner's session runs on, the sidebar that shows and switches it, and Reset.
 
 The sidebar always says which backend, which server and version (never a password), and what it
-cannot show. A failed switch keeps the previous backend and says why; a server that stops answering
-is reported on every page with a way out (restart the embedded server, or use the sandbox).
+cannot show. A failed switch keeps the previous backend and says why, once, where the switch is; a
+server that stops answering is reported on every page with a way out (restart the embedded server, or
+use the sandbox). "Reset my lab" asks first, saying how many keys it would delete.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import streamlit as st
 
 from labs.core.backends import KINDS, Backend, BackendError, for_learner, redact_url
 from labs.core.metrics import instrument
-from labs.core.namespace import reset
+from labs.core.namespace import Namespace, learner_keys, reset
 from ui import resources
 from ui.session import command_log, learner_guard, namespace, resume_link
 
@@ -117,8 +118,9 @@ def sidebar(backend: Backend) -> None:
                 if st.form_submit_button("Connect"):
                     switch_backend(kind, url)
                     st.rerun()
-            if st.session_state.get("switch_error"):
-                st.error(st.session_state["switch_error"], icon=":material/error:")
+            error = st.session_state.pop("switch_error", "")  # shown once: the next page is not still red
+            if error:
+                st.error(error, icon=":material/error:")
         ns = namespace()
         st.caption(f"Your keys: `{ns.learner_prefix}…`, each with a TTL.")
         if st.session_state.get("resume_notice"):
@@ -127,11 +129,42 @@ def sidebar(backend: Backend) -> None:
             st.caption("This link opens your keys (and progress) in another browser, or on another server "
                        "of this workshop. Keep it to yourself: whoever has it works in your namespace.")
             st.markdown(f"`{resume_link()}`")  # not st.code: pages' tests take the last code block as theirs
-        if st.button("Reset my lab", icon=":material/restart_alt:", help="Delete only your keys (SCAN + UNLINK)."):
-            try:
-                removed = reset(backend.client, ns)
-                st.toast(f"Deleted {removed} of your keys.", icon=":material/delete:")
-            except Exception as exc:  # a dead server: say so, lose nothing
-                st.toast(f"Could not reset: {exc}", icon=":material/error:")
+        reset_panel(backend, ns)
+
+
+def _ask_reset() -> None:
+    st.session_state["reset_confirm"] = True
+
+
+def _do_reset(client: object, ns: Namespace) -> None:
+    """Button callback: delete the learner's keys, and leave the outcome for the sidebar to say."""
+    st.session_state.pop("reset_confirm", None)
+    try:
+        removed = reset(client, ns)
+        st.session_state["reset_message"] = (f"Deleted {removed:,} of your keys.", ":material/delete:")
+    except Exception as exc:  # a dead server: say so, lose nothing
+        st.session_state["reset_message"] = (f"Could not reset: {exc}", ":material/error:")
+
+
+def reset_panel(backend: Backend, ns: Namespace) -> None:
+    """ "Reset my lab", then a confirmation that says how many keys would go (SCAN, never KEYS)."""
+    message = st.session_state.pop("reset_message", None)
+    if message:
+        st.toast(message[0], icon=message[1])
+    if not st.session_state.get("reset_confirm"):
+        st.button("Reset my lab", icon=":material/restart_alt:", help="Delete only your keys (SCAN + UNLINK).",
+                  on_click=_ask_reset)
+        return
+    try:
+        count = sum(1 for key in learner_keys(backend.client, ns) if ns.owns(key))
+        what = f"all {count:,} of your keys" if count != 1 else "your 1 key"
+    except Exception:  # a dead server: the reset will say so
+        what = "all your keys"
+    with st.container(border=True):
+        st.warning(f"Delete {what}? Everything your labs wrote goes; this cannot be undone.",
+                   icon=":material/warning:")
+        yes, no = st.columns(2)
+        yes.button("Yes, delete", type="primary", key="reset_yes", on_click=_do_reset, args=(backend.client, ns))
+        no.button("Cancel", key="reset_no", on_click=st.session_state.pop, args=("reset_confirm", None))
 
 

@@ -1,5 +1,6 @@
 """Eviction page pieces: charts for the policy comparison, the miss-ratio curve, the test-lru grid,
-the LFU counter playground, LRU against LRM, and the real-server replay beside the simulator."""
+the LFU counter playground, LRU against LRM, and the real-server replay beside the simulator. Tables read
+through the experiments' measures (headers in words with units); hit ratios on bars read as percents."""
 from __future__ import annotations
 
 import time
@@ -12,13 +13,16 @@ from labs.core import charts
 from labs.eviction import fast
 from labs.eviction.experiments import workload_keys
 from labs.core.experiment import Result
+from ui.results import result_table
 
 
 def comparison(result: Result, _params: Any) -> None:
     summary = result.frames["summary"]
-    st.plotly_chart(charts.compare_bars(summary, "policy", "hit_ratio", y_title="hit ratio (simulated)"),
-                    width="stretch")
-    st.dataframe(summary, hide_index=True, width="stretch")
+    st.plotly_chart(charts.compare_bars(summary, "policy", "hit_ratio", y_title="hit ratio (simulated)",
+                                        fraction=True), width="stretch")
+    if "opt" in set(summary.policy):
+        st.caption("`opt` (Belady) knows the future: its hit ratio is the best any policy can reach on this trace.")
+    result_table(result, "summary")
     over_time = result.frames["over_time"]
     if not over_time.empty:
         st.markdown("**Hit ratio over the trace** (moving window: warm-up, and the shift if the hot set moves)")
@@ -41,7 +45,8 @@ def curve(result: Result, params: Any) -> None:
         size = st.slider("maxmemory (keys) — every policy is re-simulated at this size as you drag",
                          min_value=low, max_value=high, value=int(mrc.capacity.median()), key="mrc_size")
     fig = charts.line_chart(mrc, "capacity", "miss_ratio", "policy", log_x=True, x_title="cache size (keys)",
-                            y_title="miss ratio (simulated)", vline=size, vline_text="slider")
+                            y_title="miss ratio (simulated)", vline=size,
+                            vline_text=f"{size:,} keys" if size else "")
     st.plotly_chart(fig, width="stretch")
     if size is None:
         return
@@ -50,14 +55,14 @@ def curve(result: Result, params: Any) -> None:
     here = fast.miss_ratio_curve(sorted(set(mrc.policy), key=list(mrc.policy).index), keys, [size],
                                  times=np.arange(len(keys)) * 0.01, samples=params.samples, seed=params.seed)
     took = time.perf_counter() - start
-    st.plotly_chart(charts.compare_bars(here.assign(miss_ratio=here.miss_ratio.round(4)), "policy", "miss_ratio",
-                                        y_title=f"miss ratio at {size:,} keys"), width="stretch")
+    st.plotly_chart(charts.compare_bars(here, "policy", "miss_ratio", y_title=f"miss ratio at {size:,} keys",
+                                        fraction=True), width="stretch")
     st.caption(f"{len(here)} policies × {len(keys):,} requests re-simulated in {took * 1000:,.0f} ms (measured).")
 
 
 def grid(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.box_grid(result.frames["cells"]), width="stretch")
-    st.dataframe(result.frames["grid"], hide_index=True, width="stretch")
+    result_table(result, "grid")
 
 
 def counter(result: Result, _params: Any) -> None:
@@ -85,7 +90,7 @@ def lrm(result: Result, _params: Any) -> None:
     right.plotly_chart(ages, width="stretch")
     st.caption("Right: for each policy, the share of the keys it still holds at the end (y) that were last "
                "written at most x seconds before (a line further left keeps fresher data).")
-    st.dataframe(summary, hide_index=True, width="stretch")
+    result_table(result, "summary")
 
 
 def fidelity(result: Result, _params: Any) -> None:
@@ -94,5 +99,8 @@ def fidelity(result: Result, _params: Any) -> None:
     long = frame.melt(id_vars="config", value_vars=["simulated_hit_ratio", "real_hit_ratio"],
                       var_name="source", value_name="hit_ratio")
     long["source"] = long.source.map({"simulated_hit_ratio": "simulated", "real_hit_ratio": "real server (measured)"})
-    st.plotly_chart(charts.compare_bars(long, "config", "hit_ratio", "source", y_title="hit ratio"), width="stretch")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.plotly_chart(charts.compare_bars(long, "config", "hit_ratio", "source", y_title="hit ratio", fraction=True),
+                    width="stretch")
+    st.caption("Gaps are in **percentage points (pp)**: the real hit ratio minus the simulated one, e.g. "
+               "65.85 % − 65.55 % = +0.30 pp. A few tenths of a point is the server's unseedable randomness.")
+    result_table(result, "fidelity")

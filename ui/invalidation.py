@@ -1,5 +1,6 @@
 """Invalidation page pieces: the staleness charts, the race step-through (one step per click, on the
-learner's backend), the stampede charts, XFetch's odds and negative caching."""
+learner's backend), the stampede charts, XFetch's odds and negative caching. Tables read through the
+experiments' measures: headers in words with units."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,9 @@ import streamlit as st
 
 from labs.core import charts
 from labs.core.experiment import Result
+from labs.core.measures import measure
 from labs.invalidation.race import INTERLEAVINGS, STRATEGIES, RaceRun, describe
+from ui.results import result_table, table
 from ui.session import namespace
 
 NAMED = {"RRWWR": "the reader's GET, read and SET span the whole write",
@@ -18,13 +21,14 @@ NAMED = {"RRWWR": "the reader's GET, read and SET span the whole write",
          "RRRWW": "no overlap: the write comes after the read"}
 STATE = "inv_race_run"
 CHOICE = "inv_race_choice"   # (strategy, interleaving, backend kind) of the run in STATE
+STEP_COLUMNS = {"step": measure("Step", "rank"), "client": measure("Who", "text"), "action": measure("Did", "text"),
+                "cache": measure("Cache holds", "text"), "cache_ttl_s": measure("Cache TTL left", "s"),
+                "database": measure("Database holds", "text")}
 
 
 def staleness(result: Result, _params: Any) -> None:
     summary = result.frames["summary"]
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in summary.columns
-                                if c.endswith(("_s", "ratio", "fraction", "per_read"))})
+    result_table(result, "summary")
     left, right = st.columns(2)
     left.markdown("**Stale reads** (simulated)")
     left.plotly_chart(charts.compare_bars(summary, "strategy", "stale_reads", y_title="stale reads"), width="stretch")
@@ -36,10 +40,7 @@ def staleness(result: Result, _params: Any) -> None:
 
 
 def live(result: Result, _params: Any) -> None:
-    st.dataframe(result.frames["steps"], hide_index=True, width="stretch",
-                 column_config={"stale": st.column_config.CheckboxColumn("stale"),
-                                "cache_ttl_s": st.column_config.NumberColumn("cache TTL (s)", format="%.1f"),
-                                "measured_us": st.column_config.NumberColumn("measured (µs)", format="%.0f")})
+    result_table(result, "steps")
 
 
 def _label(pattern: str) -> str:
@@ -95,7 +96,7 @@ def race_stepper(backend: Any) -> None:
     st.caption(f"Step {run.position} of {len(run.steps)} on the {backend.kind} backend · key "
                f"`{run.key.replace(run.ns.prefix, '')}` · TTL {run.ttl_s} s")
     if not log.empty:
-        st.dataframe(log, hide_index=True, width="stretch", key="inv_race_log")
+        table(log, STEP_COLUMNS, key="inv_race_log")
     if run.finished:
         out = run.outcome(backend.client)
         if out["stale"]:
@@ -109,14 +110,12 @@ def race_stepper(backend: Any) -> None:
 def race_matrix(result: Result, _params: Any) -> None:
     matrix = result.frames["matrix"]
     st.plotly_chart(charts.outcome_grid(matrix, "interleaving"), width="stretch")
-    st.dataframe(matrix, hide_index=True, width="stretch")
+    result_table(result, "matrix")
 
 
 def stampede_sim(result: Result, _params: Any) -> None:
     summary = result.frames["summary"]
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in summary.columns
-                                if c.endswith(("_ms", "per_expiry"))})
+    result_table(result, "summary")
     st.markdown("**Database recomputes per second** (simulated, virtual clock)")
     st.plotly_chart(charts.line_chart(result.frames["timeline"], "t_s", "recomputes_per_s", "strategy", step=True,
                                       x_title="time (virtual s)", y_title="recomputes / s"), width="stretch")
@@ -128,13 +127,16 @@ def stampede_sim(result: Result, _params: Any) -> None:
     right.plotly_chart(charts.compare_bars(summary, "strategy", "stale_reads", y_title="stale reads"), width="stretch")
 
 
-def stampede_real(result: Result, _params: Any) -> None:
+def stampede_real(result: Result, params: Any) -> None:
     summary = result.frames["summary"]
+    if params is not None and params.duration_ms == 0:
+        st.info("**Why XFetch recomputes as often as no protection here:** every reader arrived after the key had "
+                "expired, and XFetch only acts *before* expiry — a reader refreshes early while the value is still "
+                "there. Set *Keep reading for* above 0 (steady load over several expiries) to see it refresh "
+                "early instead.", icon=":material/lightbulb:")
     st.plotly_chart(charts.compare_bars(summary, "strategy", "db_recomputes", y_title="DB recomputes (measured)"),
                     width="stretch")
-    st.dataframe(summary, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in summary.columns
-                                if c.endswith(("_ms", "_s"))})
+    result_table(result, "summary")
 
 
 def xfetch(result: Result, _params: Any) -> None:
@@ -148,4 +150,4 @@ def negative(result: Result, _params: Any) -> None:
     summary = result.frames["summary"]
     st.plotly_chart(charts.compare_bars(summary, "strategy", "db_queries_for_missing_ids",
                                         y_title="DB queries for missing ids (simulated)"), width="stretch")
-    st.dataframe(summary, hide_index=True, width="stretch")
+    result_table(result, "summary")

@@ -10,24 +10,15 @@ import streamlit as st
 from labs import load_all
 from labs.core import charts
 from labs.core.experiment import Result
+from ui.results import show_result_numbers
 
 
 def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Result, Any], None]:
-    """An ``extra`` for ``recipe(..., metrics=False)``: the run's headline numbers as tiles, each with the
-    label, unit and format its measure declares, the other numbers in a table, then ``extra``."""
-    exp = load_all()[name]
+    """An ``extra`` for ``recipe(..., metrics=False)``: the run's headline numbers as tiles and every other
+    number in a labelled table (:func:`ui.results.show_result_numbers`), then ``extra``."""
 
     def show(result: Result, params: Any) -> None:
-        described = [(k, v, exp.describe(k)) for k, v in result.metrics.items()]
-        headline = [(k, v, m) for k, v, m in described if m is not None and m.headline]
-        for start in range(0, len(headline), 4):
-            for col, (_, value, m) in zip(st.columns(4), headline[start:start + 4]):
-                col.metric(m.label.replace("_", r"\_"), m.format(value), help=m.help or None)
-        rest = [(k, v, m) for k, v, m in described if m is None or not m.headline]
-        if rest:
-            with st.expander("Every number of this run"):
-                st.dataframe(pd.DataFrame([{"number": m.heading if m else k, "value": m.format(v) if m else str(v)}
-                                           for k, v, m in rest]), hide_index=True, width="stretch")
+        show_result_numbers(result)
         extra(result, params)
 
     return show

@@ -1,4 +1,9 @@
-"""Patterns page pieces: the charts of a strategy comparison, the crash report and the crossover."""
+"""Patterns page pieces: the charts of a strategy comparison, the crash report and the crossover.
+
+Every table reads through the experiment's measures (headers in words with units); the comparison's
+columns are split in two tables — time, then what the database and the readers got — so none is cut
+off on a laptop screen.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -7,18 +12,18 @@ import streamlit as st
 
 from labs.core import charts
 from labs.core.experiment import Result
+from ui.results import result_table, table
 
-SUMMARY_COLUMNS = {"strategy": "strategy", "read_p50_ms": "read p50 (ms)", "read_p95_ms": "read p95 (ms)",
-                   "read_p99_ms": "read p99 (ms)", "write_p50_ms": "write p50 (ms)", "write_p99_ms": "write p99 (ms)",
-                   "hit_ratio": "hit ratio", "db_queries": "DB queries", "stale_reads": "stale reads",
-                   "failed": "failed", "degraded": "degraded writes", "max_queue_depth": "max queue"}
+LATENCY_COLUMNS = ["strategy", "read_p50_ms", "read_p95_ms", "read_p99_ms", "write_p50_ms", "write_p99_ms"]
+OUTCOME_COLUMNS = ["strategy", "hit_ratio", "db_queries", "stale_reads", "failed", "degraded", "max_queue_depth"]
 
 
 def comparison(result: Result, _params: Any) -> None:
     summary = result.frames["summary"]
-    st.dataframe(summary[list(SUMMARY_COLUMNS)].rename(columns=SUMMARY_COLUMNS), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in SUMMARY_COLUMNS.values()
-                                if "ms" in c or c == "hit ratio"})
+    st.markdown("**Time per request** (measured Redis and SQLite + simulated database network)")
+    result_table(result, "summary", columns=LATENCY_COLUMNS)
+    st.markdown("**What the database and the readers got**")
+    result_table(result, "summary", columns=OUTCOME_COLUMNS)
     requests = result.frames["requests"]
     left, right = st.columns(2)
     with left:
@@ -28,7 +33,7 @@ def comparison(result: Result, _params: Any) -> None:
         st.markdown("**Load on the primary database** (queries sent)")
         st.plotly_chart(charts.compare_bars(summary, "strategy", "db_queries", y_title="DB queries"), width="stretch")
     with right:
-        st.markdown("**Write latency**")
+        st.markdown("**Write latency** (cumulative distribution)")
         writes = requests[requests.op == "write"]
         if writes.empty:
             st.caption("This trace has no writes (write fraction 0).")
@@ -60,7 +65,7 @@ def crash_report(result: Result, _params: Any) -> None:
     lost = result.frames.get("lost")
     if lost is not None and not lost.empty:
         st.warning(f"{len(lost)} acknowledged writes never reached the database:", icon=":material/report:")
-        st.dataframe(lost, hide_index=True, width="stretch", height=min(38 + 35 * len(lost), 300))
+        result_table(result, "lost", height=min(38 + 35 * len(lost), 300))
     elif lost is not None:
         st.success("Every acknowledged write is in the database.", icon=":material/verified:")
     timeline = result.frames.get("timeline")
@@ -69,7 +74,8 @@ def crash_report(result: Result, _params: Any) -> None:
                                           y_title="queued writes", step=True), width="stretch")
         events = timeline[timeline.event.astype(str).str.len() > 0]
         if not events.empty:
-            st.dataframe(events, hide_index=True, width="stretch")
+            st.markdown("**What happened, in order**")
+            table(events, result.measures)
 
 
 def crossover(result: Result, _params: Any) -> None:
@@ -79,4 +85,4 @@ def crossover(result: Result, _params: Any) -> None:
                                       y_title="speed-up (no cache ÷ cache-aside)", log_x=True, hline=1.0,
                                       hline_text="no gain", vline=cross, vline_text=f"crosses 1 at {cross:.3g} ms"
                                       if cross else ""), width="stretch")
-    st.dataframe(sweep, hide_index=True, width="stretch")
+    result_table(result, "sweep")

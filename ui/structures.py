@@ -12,6 +12,7 @@ from labs.core.backends import Backend
 from labs.core.experiment import Result
 from labs.structures import zsets
 from labs.structures.inspector import inspect_key, key_of, learner_key_names
+from ui.results import result_table
 from ui.session import command_log, namespace
 
 
@@ -23,7 +24,7 @@ def queue_snapshots(result: Result, _params: Any) -> None:
 def chat_lengths(result: Result, params: Any) -> None:
     if params is not None:
         st.plotly_chart(charts.list_lengths(result.frames["lengths"], params.keep), width="stretch")
-    st.dataframe(result.frames["history"].tail(5), hide_index=True)
+    st.dataframe(result.frames["history"].tail(5).rename(columns={"message": "Newest messages"}), hide_index=True)
 
 
 def rate_limit_chart(result: Result, params: Any) -> None:
@@ -149,7 +150,8 @@ def quiz() -> None:
 
 def encoding_table(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.memory_growth(result.frames["growth"]), width="stretch")
-    st.dataframe(result.frames["thresholds"], hide_index=True, width="stretch")
+    result_table(result, "thresholds", columns=["structure", "config", "configured", "observed_conversion",
+                                                "encoding_before", "encoding_after", "jump_ratio", "why"])
 
 
 def json_vs_hash(result: Result, _params: Any) -> None:
@@ -161,4 +163,4 @@ def json_vs_hash(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.compare_bars(frame, "measure", "bytes", "stored as", y_title="bytes"), width="stretch")
     if "interleaving" in result.frames:
         st.markdown("**Two clients change different fields at the same time**")
-        st.dataframe(result.frames["interleaving"], hide_index=True, width="stretch")
+        result_table(result, "interleaving")

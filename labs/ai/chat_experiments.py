@@ -26,6 +26,7 @@ from labs.ai import chat
 from labs.core.backends import open_backend_for
 from labs.core.db import LATENCY_PRESETS
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.metrics import percentiles
 from labs.core.namespace import Namespace, new_session_id
 from labs.ttl.cost import (GIB, HOURS_PER_MONTH, SERVERLESS_MIN_GB, SERVERLESS_USD_PER_GB_HOUR, load_prices, monthly_cost,
@@ -70,9 +71,26 @@ class ContextParams:
         check_ranges(self)
 
 
+CONTEXT_MEASURES = {
+    "redis_p50_ms": measure("Redis LRANGE, median", "ms", headline=True, help="Measured."),
+    "sqlite_p50_ms": measure("SQLite query, median", "ms", headline=True, help="Measured, local file."),
+    "db_network_p50_ms_simulated": measure("Database network, median", "ms", help="SIMULATED."),
+    "db_total_p50_ms": measure("Primary database in total, median", "ms", headline=True,
+                               help="Measured SQLite + simulated network."),
+    "redis_faster_by": measure("Redis faster by", "×", headline=True, help="Database median ÷ Redis median."),
+    "context_messages_at_end": measure("Messages in the context at the end", "messages", headline=True),
+    "same_context_every_turn": measure("Same context from both", "yes/no", headline=True,
+                                       help="Redis and the database returned the same messages every turn."),
+    "turn": measure("Turn", "rank"), "messages": measure("Messages", "messages"), "tokens": measure("Tokens", "tokens"),
+    "redis_ms": measure("Redis", "ms"), "sqlite_ms": measure("SQLite", "ms"),
+    "network_ms_simulated": measure("Network (simulated)", "ms"), "db_total_ms": measure("Database in total", "ms"),
+    "source": measure("Source", "text"), "ms": measure("Time", "ms"),
+}
+
+
 @register("chat-context", title="Load the context: primary DB or Redis",
           summary="Every turn, read the last N messages from a SQLite messages table and from a Redis list; "
-                  "time both.", params=ContextParams, page=PAGE)
+                  "time both.", params=ContextParams, page=PAGE, measures=CONTEXT_MEASURES)
 def run_context(params: ContextParams, *, backend: Any = None, ns: Any = None,
                 on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """Redis and SQLite time MEASURED here; the DB's network is SIMULATED (labs.core.db.LatencyModel), apart."""
@@ -150,9 +168,28 @@ class LtrimParams:
         check_ranges(self)
 
 
+LTRIM_MEASURES = {
+    "tokens_last_turn_with_ltrim": measure("Tokens sent on the last turn, with LTRIM", "tokens", headline=True),
+    "tokens_last_turn_without_ltrim": measure("Tokens sent on the last turn, without", "tokens", headline=True),
+    "usd_per_conversation_with_ltrim": measure("Cost per conversation, with LTRIM", "$", fmt=",.4f",
+                                               help="SIMULATED input-token price."),
+    "usd_per_conversation_without_ltrim": measure("Cost per conversation, without", "$", fmt=",.4f"),
+    "cost_ratio": measure("Cost without LTRIM ÷ with", "×", headline=True),
+    "usd_per_month_with_ltrim": measure("Monthly bill, with LTRIM", "$/month", headline=True,
+                                        help="Cost per conversation × conversations a day × 30 (simulated prices)."),
+    "usd_per_month_without_ltrim": measure("Monthly bill, without", "$/month", headline=True),
+    "llen_with_ltrim": measure("List length at the end, with LTRIM", "messages"),
+    "llen_without_ltrim": measure("List length at the end, without", "messages"),
+    "turn": measure("Turn", "rank"), "variant": measure("Variant", "text"),
+    "messages_sent": measure("Messages sent", "messages"), "tokens": measure("Tokens", "tokens"),
+    "cost_usd": measure("Cost", "$", fmt=",.4f"), "lrange_ms": measure("LRANGE", "ms", help="Measured."),
+    "memory_bytes": measure("Memory of the list", "bytes"), "cumulative_cost_usd": measure("Cost so far", "$", fmt=",.4f"),
+}
+
+
 @register("chat-without-ltrim", title="Without LTRIM, the context grows every turn",
           summary="The same conversation with and without LTRIM: messages, input tokens and $ per turn.",
-          params=LtrimParams, page=PAGE)
+          params=LtrimParams, page=PAGE, measures=LTRIM_MEASURES)
 def run_without_ltrim(params: LtrimParams, *, backend: Any = None, ns: Any = None,
                       on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """Lists, LRANGE times and MEMORY USAGE MEASURED on the backend; tokens APPROXIMATE; price SIMULATED."""
@@ -259,9 +296,32 @@ def live_conversations(per_day: float, hours: np.ndarray, ttl_s: float | None) -
     return per_day / 24 * alive_h
 
 
+EXPIRE_MEASURES = {
+    "bytes_per_conversation": measure("Memory per conversation", "bytes/conversation"),
+    "bytes_source": measure("Memory per conversation from", "text"),
+    "conversations_with_expire": measure("Conversations held, with EXPIRE", "conversations"),
+    "gb_with_expire": measure("Memory, with EXPIRE", "GB", headline=True, help="Settles at rate × TTL × bytes."),
+    "node_with_expire": measure("Node, with EXPIRE", "text"),
+    "usd_per_month_with_expire": measure("Node cost, with EXPIRE", "$/month", headline=True, help="Illustrative prices."),
+    "serverless_usd_with_expire": measure("Serverless storage, with EXPIRE", "$/month"),
+    "conversations_without_expire": measure("Conversations held, without EXPIRE", "conversations"),
+    "gb_without_expire": measure("Memory at the end, without EXPIRE", "GB", headline=True, help="And still growing."),
+    "node_without_expire": measure("Node, without EXPIRE", "text"),
+    "usd_per_month_without_expire": measure("Node cost, without EXPIRE", "$/month", headline=True),
+    "serverless_usd_without_expire": measure("Serverless storage, without EXPIRE", "$/month"),
+    "growth_gb_per_day_without_expire": measure("Growth without EXPIRE", "GB/day", headline=True),
+    "hour": measure("Hour", "h"), "day": measure("Day", "days"), "variant": measure("Variant", "text"),
+    "conversations": measure("Conversations held", "conversations"), "gb": measure("Memory", "GB"),
+    "node_type": measure("Node", "text"), "memory_gib": measure("Memory", "GiB"), "usd_per_hour": measure("Price", "$/h"),
+    "family": measure("Family", "text"), "as_of": measure("Price as of", "text"), "source": measure("Source", "text"),
+    "usable_gib": measure("Usable memory", "GiB"), "usd_per_month": measure("Price", "$/month"),
+    "fits_with_expire": measure("Fits with EXPIRE", "yes/no"), "fits_without_expire": measure("Fits without EXPIRE", "yes/no"),
+}
+
+
 @register("chat-without-expire", title="Without EXPIRE, abandoned chats stay in RAM",
           summary="K conversations a day that nobody resumes: memory and $ over a week with and without EXPIRE.",
-          params=ExpireParams, page=PAGE)
+          params=ExpireParams, page=PAGE, measures=EXPIRE_MEASURES)
 def run_without_expire(params: ExpireParams, *, backend: Any = None, ns: Any = None,
                        model: MemoryModel = DEFAULT_MODEL, prices: pd.DataFrame | None = None, **_: Any) -> Result:
     """SIMULATED on a virtual clock (no key lives a week); bytes per conversation MEASURED when the server allows."""
@@ -336,9 +396,23 @@ class RpushTTLParams:
         check_ranges(self)
 
 
+RPUSH_TTL_MEASURES = {
+    "pttl_start_ms": measure("PTTL after RPUSH + LTRIM + EXPIRE", "ms"),
+    "pttl_before_rpush_ms": measure("PTTL before a bare RPUSH", "ms"),
+    "pttl_after_rpush_ms": measure("PTTL after a bare RPUSH", "ms", headline=True),
+    "rpush_refreshed_ttl": measure("RPUSH renewed the lease", "yes/no", headline=True),
+    "pttl_before_add_message_ms": measure("PTTL before RPUSH + LTRIM + EXPIRE", "ms"),
+    "pttl_after_add_message_ms": measure("PTTL after RPUSH + LTRIM + EXPIRE", "ms", headline=True),
+    "add_message_refreshed_ttl": measure("RPUSH + LTRIM + EXPIRE renewed the lease", "yes/no", headline=True),
+    "lost_by_rpush_only_ms": measure("Lease lost by RPUSH alone", "ms", headline=True),
+    "step": measure("Step", "text"), "pttl_ms": measure("PTTL", "ms"), "lease_used_ms": measure("Lease used", "ms"),
+    "llen": measure("LLEN", "messages"), "redis.io says": measure("What redis.io says", "text"),
+}
+
+
 @register("chat-rpush-ttl", title="RPUSH alone does not refresh a TTL",
           summary="Set a lease with add_message, wait, RPUSH without EXPIRE, wait, then add_message: PTTL after each.",
-          params=RpushTTLParams, page=PAGE)
+          params=RpushTTLParams, page=PAGE, measures=RPUSH_TTL_MEASURES)
 def run_rpush_ttl(params: RpushTTLParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                   **_: Any) -> Result:
     """MEASURED on the backend in real time (two short waits)."""

@@ -1,5 +1,11 @@
 """Plotly figure builders: a DataFrame in, a ``go.Figure`` out. No Streamlit, no hard-coded palette —
-colours come from the app theme (``.streamlit/config.toml``) when Streamlit renders the figure."""
+colours come from the app theme (``.streamlit/config.toml``) when Streamlit renders the figure.
+
+Numbers on a chart read like numbers on a page: bar labels are rounded (a fraction as "64.5%"), log axes
+tick at whole decades (1, 10, 100 — never "100, 2, 5, 1000"). A marker on a log axis is placed the way
+plotly.js reads coordinates there: a shape takes the data value, an annotation its log10 (plotly.js
+``test/image/mocks/shapes.json`` and ``annotations-autorange.json``; plotly/plotly.js#6194).
+"""
 from __future__ import annotations
 
 import math
@@ -50,12 +56,24 @@ def latency_breakdown(reads: pd.DataFrame, group: str = "outcome") -> go.Figure:
 
 
 def latency_ecdf(frame: pd.DataFrame, value: str, group: str, *, log_x: bool = True,
-                 x_title: str = "time per read (µs)", title: str | None = None) -> go.Figure:
-    """Empirical CDF of ``value`` per ``group``: read p50/p95/p99 straight off the y axis."""
+                 x_title: str = "time per read (µs)", title: str | None = None, what: str = "") -> go.Figure:
+    """Empirical CDF of ``value`` per ``group``: read p50/p95/p99 straight off the y axis. ``what`` names
+    the things counted on the y axis ("reads", "writes", "questions"); by default it comes from
+    ``x_title`` ("time per write (µs)" → writes)."""
+    what = what or _counted(x_title)
     fig = px.ecdf(frame, x=value, color=group, log_x=log_x, labels={value: x_title})
-    fig.update_layout(yaxis_title="fraction of reads ≤ x", legend_title_text="", height=300,
-                      margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
+    decades(fig)
+    fig.update_layout(yaxis_title=f"share of {what} ≤ x", yaxis_tickformat=".0%", legend_title_text="",
+                      height=300, margin=dict(l=10, r=10, t=30 if title else 10, b=10), title=title)
     return fig
+
+
+def _counted(x_title: str) -> str:
+    """ "time per write (µs)" → "writes"; anything else → "requests"."""
+    words = x_title.split()
+    if len(words) >= 3 and words[0] == "time" and words[1] == "per":
+        return words[2] + "s"
+    return "requests"
 
 
 def list_lengths(lengths: pd.DataFrame, keep: int) -> go.Figure:
@@ -91,13 +109,28 @@ def memory_growth(growth: pd.DataFrame) -> go.Figure:
     fig = px.line(growth, x="elements", y="bytes", color="structure", symbol="encoding", markers=True,
                   log_x=True, log_y=True, hover_data=["encoding", "bytes_per_element"],
                   labels={"elements": "elements in the collection", "bytes": "MEMORY USAGE (bytes)"})
+    decades(fig)
     fig.update_layout(height=380, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
 
-def compare_bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *, y_title: str) -> go.Figure:
-    """A small grouped bar chart for side-by-side comparisons (e.g. JSON string vs hash)."""
-    fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=True, labels={y: y_title, x: ""})
+def decades(fig: go.Figure) -> go.Figure:
+    """Log axes tick at whole decades with thousands separators (1, 10, 100, 1,000)."""
+    for axis in ("xaxis", "yaxis"):
+        if getattr(fig.layout, axis).type == "log":
+            fig.update_layout({axis: dict(dtick=1, tickformat=",")})
+    return fig
+
+
+def compare_bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *, y_title: str,
+                 fraction: bool = False) -> go.Figure:
+    """A small grouped bar chart for side-by-side comparisons (e.g. JSON string vs hash). Labels are
+    rounded for reading; a ``fraction`` (0..1) reads as a percent on the bars and the axis."""
+    whole = pd.api.types.is_integer_dtype(frame[y]) if len(frame) else True
+    text = ".1%" if fraction else (",d" if whole else ",.3~g")
+    fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=text, labels={y: y_title, x: ""})
+    if fraction:
+        fig.update_yaxes(tickformat=".0%")
     fig.update_layout(height=260, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
@@ -110,9 +143,22 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, *,
                   labels={x: x_title, y: y_title})
     if hline is not None:
         fig.add_hline(y=hline, line_dash="dot", annotation_text=hline_text)
-    if vline is not None:  # shapes on a log axis take log10 coordinates
-        fig.add_vline(x=math.log10(vline) if log_x else vline, line_dash="dash", annotation_text=vline_text)
-    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))
+    if vline is not None:
+        marker(fig, vline, vline_text, log_x=log_x)
+    if log_x:
+        decades(fig)
+    fig.update_layout(height=300, legend_title_text="", margin=dict(l=10, r=10, t=30 if vline_text else 10, b=10))
+    return fig
+
+
+def marker(fig: go.Figure, x: float, text: str, *, log_x: bool = False) -> go.Figure:
+    """A dashed vertical line at data value ``x`` with ``text`` above it. On a log axis the line (a shape)
+    takes the data value and the label (an annotation) its log10: both then sit at ``x``."""
+    fig.add_shape(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line_dash="dash",
+                  line_width=1.5, line_color="grey")
+    if text:
+        fig.add_annotation(x=math.log10(x) if log_x and x > 0 else x, xref="x", y=1, yref="y domain", text=text,
+                           showarrow=False, yanchor="bottom")
     return fig
 
 
@@ -182,12 +228,12 @@ _KIND_ORDER = ["paraphrase", "hard_negative", "unrelated"]
 
 
 def similarity_histogram(scored: pd.DataFrame, threshold: float, seed_threshold: float = 0.95) -> go.Figure:
-    """Cosine similarity of each dataset pair, by kind, with the chosen and the seed's thresholds marked."""
+    """Cosine similarity of each dataset pair, by kind, with the chosen and the tutorial's thresholds marked."""
     fig = px.histogram(scored, x="pair_similarity", color="kind", barmode="overlay", nbins=60, opacity=0.65,
                        category_orders={"kind": _KIND_ORDER}, range_x=[-0.2, 1.0],
                        labels={"pair_similarity": "cosine similarity (1 = same direction)"})
     fig.add_vline(x=threshold, line_dash="solid", annotation_text=f"threshold {threshold:.2f}")
-    fig.add_vline(x=seed_threshold, line_dash="dot", annotation_text=f"seed {seed_threshold}",
+    fig.add_vline(x=seed_threshold, line_dash="dot", annotation_text=f"tutorial's {seed_threshold}",
                   annotation_position="top left")
     fig.update_layout(height=320, legend_title_text="", yaxis_title="questions", margin=dict(l=10, r=10, t=30, b=10))
     return fig

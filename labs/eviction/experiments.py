@@ -18,7 +18,7 @@ import pandas as pd
 from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
 from labs.eviction.simulate import test_lru_grid
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
 from labs.core.measures import measure
 from labs.core.servers import BINARY_CHOICES
 from labs.ttl.memory import DEFAULT_MODEL
@@ -109,7 +109,18 @@ def key_sizes(keys: list[int], ttls: list[float | None], value_bytes: int, seed:
             for k, ttl in zip(keys, ttls)]
 
 
+_HIT = "Hits ÷ requests over the whole trace (simulated)."
+COMPARE_MEASURES = {
+    "*: hit_ratio": measure("Hit ratio — {0}", "fraction", help=_HIT),
+    "policy": measure("Policy", "text"), "hit_ratio": measure("Hit ratio", "fraction", help=_HIT),
+    "evictions": measure("Evictions", "keys"),
+    "rejected_writes": measure("Rejected writes", "writes", help="OOM: a volatile-* policy found no key with a TTL."),
+    "expired": measure("Expired", "keys"), "request": measure("Request", "rank"),
+}
+
+
 @register("eviction-compare", title="Every policy on one workload", params=CompareParams, page=PAGE,
+          measures=COMPARE_MEASURES,
           summary="Hit ratio, evictions and rejected writes per eviction policy on the same trace (simulated).")
 def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
@@ -134,7 +145,8 @@ def run_compare(params: CompareParams, *, backend: Any = None, ns: Any = None, l
                                         "hit_ratio": rolled.to_numpy()[::step]}))
     frame = pd.DataFrame(summary)
     metrics = {f"{r.policy}: hit_ratio": float(r.hit_ratio) for r in frame.itertuples()}
-    notes = [SIMULATED, "OPT (Belady) knows the future: it is the floor no real policy can beat; it ignores TTLs.",
+    notes = [SIMULATED, "OPT (Belady) knows the future: its hit ratio is the best any policy can reach "
+                        "(the lowest miss ratio); it ignores TTLs.",
              "volatile-* policies can only evict keys with a TTL; when none is left, writes are rejected "
              "like noeviction (redis.io, Key eviction)."]
     if in_bytes:
@@ -163,8 +175,17 @@ class CurveParams:
         parse_policies(self.policies)
 
 
-@register("eviction-mrc", title="The miss-ratio curve", params=CurveParams, page=PAGE,
-          summary="Miss ratio against cache size, one line per policy, with OPT as the floor (simulated).")
+CURVE_MEASURES = {
+    "*: miss_ratio at * keys": measure("Miss ratio at {1} keys — {0}", "fraction", help="Misses ÷ requests (simulated)."),
+    "policy": measure("Policy", "text"), "capacity": measure("Cache size", "keys"),
+    "miss_ratio": measure("Miss ratio", "fraction"), "hits": measure("Hits", "hits"), "misses": measure("Misses", "misses"),
+    "evictions": measure("Evictions", "keys"), "rejected_writes": measure("Rejected writes", "writes"),
+}
+
+
+@register("eviction-mrc", title="The miss-ratio curve", params=CurveParams, page=PAGE, measures=CURVE_MEASURES,
+          summary="Miss ratio against cache size, one line per policy, with OPT as the lowest miss ratio any "
+                  "policy can reach (simulated).")
 def run_curve(params: CurveParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     keys = workload_keys(params.workload, params.requests, params.keys, params.zipf_alpha, params.seed)
     times = np.arange(len(keys)) * 0.01
@@ -185,7 +206,18 @@ class GridParams:
         check_ranges(self)
 
 
+GRID_MEASURES = {
+    "error with * samples (%)": measure("Wrong evictions vs true LRU, {0} samples", "%", headline=True,
+                                        help="test-lru.rb's error: how far the kept keys are from what true LRU keeps."),
+    "samples": measure("maxmemory-samples", "count"), "seed": measure("Seed", "count"),
+    "evicted": measure("Evicted", "keys"), "kept": measure("Kept", "keys"),
+    "fate_error": measure("Keys with the wrong fate", "fraction", help="Evicted where true LRU keeps, or kept where it evicts."),
+    "testlru_error": measure("test-lru.rb error", "%"), "key": measure("Key", "rank"),
+}
+
+
 @register("eviction-test-lru", title="Sampling vs true LRU (test-lru.rb)", params=GridParams, page=PAGE,
+          measures=GRID_MEASURES,
           summary="Fill, re-read the old keys, add 50 % more: which keys survive with 1, 3, 5, 10 samples.")
 def run_grid(params: GridParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     grid = test_lru_grid((1, 3, 5, 10), params.capacity, seeds=(params.seed,))
@@ -209,7 +241,21 @@ class CounterParams:
         check_ranges(self)
 
 
-@register("lfu-counter", title="The LFU counter playground", params=CounterParams, page=PAGE,
+SPREAD_SEEDS = 16
+LFU_MEASURES = {
+    "counter after * hits": measure("Counter after {0} hits", "count", headline=True,
+                                    help="This seed's draw: the counter is probabilistic."),
+    "counter after 100,000 hits, median of 16 seeds": measure("After 100,000 hits, median of 16 seeds", "count",
+                                                              headline=True, fmt=",.1f",
+                                                              help="redis.io's table says 142 at factor 10."),
+    "counter after 100,000 hits, lowest of 16 seeds": measure("After 100,000 hits, lowest of 16 seeds", "count"),
+    "counter after 100,000 hits, highest of 16 seeds": measure("After 100,000 hits, highest of 16 seeds", "count"),
+    "hits": measure("Hits", "hits"), "factor": measure("lfu-log-factor", "text"),
+    "counter": measure("LFU counter (0–255)", "count"), "idle_minutes": measure("Idle", "min"),
+}
+
+
+@register("lfu-counter", title="The LFU counter playground", params=CounterParams, page=PAGE, measures=LFU_MEASURES,
           summary="How Redis's 8-bit logarithmic counter grows with hits and decays when idle.")
 def run_counter(params: CounterParams, *, backend: Any = None, ns: Any = None, log: Any = None) -> Result:
     hits = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
@@ -219,9 +265,16 @@ def run_counter(params: CounterParams, *, backend: Any = None, ns: Any = None, l
     idle = pd.DataFrame([{"idle_minutes": m, "counter": decay(start, m, params.decay_time)}
                          for m in range(0, 301, 10)])
     mine = growth[growth.factor == f"factor {params.log_factor:g}"].set_index("hits").counter
-    metrics = {f"counter after {h:,} hits": int(mine[h]) for h in (100, 1_000, 100_000)}
+    metrics: dict[str, Any] = {f"counter after {h:,} hits": int(mine[h]) for h in (100, 1_000, 100_000)}
+    spread = sorted(counter_after(100_000, params.log_factor, params.seed + i) for i in range(SPREAD_SEEDS))
+    metrics.update({f"counter after 100,000 hits, median of {SPREAD_SEEDS} seeds": float(np.median(spread)),
+                    f"counter after 100,000 hits, lowest of {SPREAD_SEEDS} seeds": spread[0],
+                    f"counter after 100,000 hits, highest of {SPREAD_SEEDS} seeds": spread[-1]})
     return Result(metrics, {"growth": growth, "decay": idle},
-                  [SIMULATED, "Counter rules from evict.c: LFULogIncr (new keys start at 5) and LFUDecrAndReturn."])
+                  [SIMULATED, "Counter rules from evict.c: LFULogIncr (new keys start at 5) and LFUDecrAndReturn.",
+                   f"One seed is one draw: over {SPREAD_SEEDS} seeds a key hit 100,000 times reads "
+                   f"{spread[0]}–{spread[-1]} (median {np.median(spread):g}); redis.io's table gives 142 at the "
+                   "default factor 10."])
 
 
 FIDELITY_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
@@ -273,8 +326,12 @@ class FidelityParams:
         check_ranges(self)
         parse_configs(self.configs)
         if self.requests / self.duration_s > 4_000:
-            raise ValueError(f"{self.requests:,} requests in {self.duration_s:g} s is more than 4,000 per second: "
-                             "one client cannot keep that pace. Lengthen the replay or shorten the trace.")
+            raise ValueError(f"{self.requests:,} {label_of(self, 'requests').lower()} in {self.duration_s:g} s is more "
+                             "than 4,000 per second: one client cannot keep that pace. Lengthen "
+                             f"{label_of(self, 'duration_s').lower()} or lower {label_of(self, 'requests').lower()}.")
+
+
+_PP = "Percentage points: real hit ratio − simulated, e.g. 65.85 % − 65.55 % = +0.30 pp."
 
 
 FIDELITY_MEASURES = {
@@ -287,11 +344,13 @@ FIDELITY_MEASURES = {
     "samples": measure("maxmemory-samples", "samples", help="Keys sampled per eviction."),
     "simulated_hit_ratio": measure("Hit ratio, simulated", "fraction", help="The lab's simulator (SIMULATED)."),
     "real_hit_ratio": measure("Hit ratio, real server", "fraction", help="GETs that found the key (MEASURED)."),
-    "difference_pp": measure("Real − simulated", "pp", help="Hit ratio difference in percentage points."),
+    "difference_pp": measure("Real − simulated", "pp", help=_PP),
     "simulated_evictions": measure("Evictions, simulated", "keys", help="Keys the simulator evicted."),
-    "real_evictions": measure("Evictions, real (evicted_keys)", "keys", help="INFO stats evicted_keys at the end."),
-    "keyspace_hits": measure("Read hits, server count (keyspace_hits)", "reads", help="INFO stats: reads that found their key (server's count)."),
-    "keyspace_misses": measure("Read misses, server count (keyspace_misses)", "reads", help="INFO stats: reads that found no key."),
+    "real_evictions": measure("Evictions, real server", "keys", help="INFO stats evicted_keys at the end."),
+    "keyspace_hits": measure("Read hits, the server's count", "reads",
+                              help="INFO stats keyspace_hits: reads that found their key, as the server counts them."),
+    "keyspace_misses": measure("Read misses, the server's count", "reads",
+                                help="INFO stats keyspace_misses: reads that found no key."),
     "hot_key_object": measure("Most requested key, OBJECT FREQ or IDLETIME", "text",
                               help="OBJECT FREQ under LFU, OBJECT IDLETIME otherwise, at the end of the replay."),
     "keys_held": measure("Keys held (median)", "keys", help="DBSIZE once a second after the first eviction."),
@@ -317,7 +376,7 @@ def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None,
     frame = compare(keys, capacity_keys=params.capacity, duration_s=params.duration_s, configs=configs,
                     seed=params.seed, binary=params.binary, parallel=min(4, len(configs)),
                     on_progress=on_progress)
-    frame.insert(0, "config", [f"{p} ({s} samples)" for p, s in zip(frame.policy, frame.samples)])
+    frame.insert(0, "config", [f"{p} ({s} sample{'s' if s != 1 else ''})" for p, s in zip(frame.policy, frame.samples)])
     metrics: dict[str, Any] = {"largest gap (pp)": float(frame.difference_pp.abs().max())}
     metrics.update({f"{r.config}: real − simulated (pp)": float(r.difference_pp) for r in frame.itertuples()})
     server = frame.server.iloc[0]
@@ -325,7 +384,7 @@ def run_fidelity(params: FidelityParams, *, backend: Any = None, ns: Any = None,
              "maxmemory-policy and maxmemory-samples set with CONFIG SET, one GET (and SET on a miss) per request, "
              f"paced over {params.duration_s:g} s so the server's 1-second LRU clock advances.",
              "SIMULATED beside it: the same trace, the same timestamps, and the number of keys the server really "
-             "held (DBSIZE once a second after the first eviction: the 'keys_held' column), since maxmemory is "
+             "held (DBSIZE once a second after the first eviction: the 'Keys held' column), since maxmemory is "
              "in bytes and can only aim at a key count.",
              "The operator's counters, read from each server at the end: INFO stats keyspace_hits and keyspace_misses "
              "(the server's own count of reads that found or missed their key: its hit ratio is hits ÷ (hits + misses)), "

@@ -161,8 +161,11 @@ def replay_on_server(keys: Sequence, *, policy: str, samples: int = 5, capacity_
         for _ in range(2):
             _flushall_sync(client)
             before = _used_memory(client)
-            for name in fill:
-                set_(name, value)
+            for start in range(0, capacity_keys, 1_000):
+                if cancel is not None and cancel.is_set():  # a large fill takes seconds: stay cancellable
+                    raise Cancelled("the replay was cancelled")
+                for name in fill[start:start + 1_000]:
+                    set_(name, value)
             bytes_per_key = (_used_memory(client) - before) / capacity_keys
         _flushall_sync(client)
         time.sleep(IDLE_SETTLE_S)            # serverCron shrinks client buffers of the burst above

@@ -19,6 +19,7 @@ from labs.core.backends import open_backend_for
 from labs.core.cache import cache_aside_read
 from labs.core.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.metrics import percentiles
 from labs.core.namespace import Namespace, check_ttl, new_session_id
 
@@ -43,9 +44,37 @@ def _us(ns: int) -> float:
     return ns / 1_000
 
 
+FIRST_READ_MEASURES = {
+    "samples": measure("Miss/hit pairs", "count"),
+    "hit_ratio": measure("Hit ratio", "fraction", help="Hits ÷ reads."),
+    "miss_median_us": measure("First read (miss), median", "µs", headline=True,
+                              help="GET + database (measured SQLite + simulated network) + SET."),
+    "hit_median_us": measure("Second read (hit), median", "µs", headline=True, help="One GET, measured."),
+    "hit_p95_us": measure("Hit, 95th percentile", "µs"), "miss_p95_us": measure("Miss, 95th percentile", "µs"),
+    "speedup": measure("Hit faster than miss by", "×", headline=True, help="Miss median ÷ hit median."),
+    "miss_measured_median_us": measure("Miss, measured part only, median", "µs",
+                                       help="Without the simulated network."),
+    "hit_measured_median_us": measure("Hit, measured part only, median", "µs"),
+    "measured_only_ratio": measure("Miss ÷ hit, measured parts only", "×"),
+    "db_only_median_us": measure("No cache at all, median", "µs", headline=True,
+                                 help="The same read straight from the database: measured SQLite + simulated network."),
+    "hit_vs_db_only": measure("Hit faster than no cache by", "×", help="No-cache median ÷ hit median."),
+    "db_real_median_us": measure("SQLite lookup, median", "µs", help="Measured."),
+    "db_simulated_median_us": measure("Simulated network and query, median", "µs", help="SIMULATED."),
+    "redis_get_median_us": measure("Redis GET, median", "µs", help="Measured."),
+    "db_queries": measure("Database queries", "queries", headline=True, help="One per miss; hits never touch the database."),
+    "cache_errors": measure("Cache errors", "count", headline=True, help="Redis calls that failed (the read fell back)."),
+    "sample": measure("Pair", "rank"), "read": measure("Read", "text"), "outcome": measure("Outcome", "text"),
+    "source": measure("Answered from", "text"), "redis_get_us": measure("Redis GET", "µs"),
+    "db_real_us": measure("SQLite query", "µs"), "db_simulated_us": measure("Simulated network and query", "µs"),
+    "redis_set_us": measure("Redis SET", "µs"), "measured_us": measure("Measured time", "µs"),
+    "total_us": measure("Total time", "µs", help="Measured + simulated."), "cache_error": measure("Cache error", "text"),
+}
+
+
 @register("first-read", title="Your first cache-aside read",
           summary="Read a user through the cache: the first read misses and fills it, the next one hits.",
-          params=FirstReadParams, page="app_pages/home.py")
+          params=FirstReadParams, page="app_pages/home.py", measures=FIRST_READ_MEASURES)
 def run(params: FirstReadParams, *, backend: Any = None, db: PrimaryDB | None = None,
         ns: Namespace | None = None, on_progress: Callable[[float], None] | None = None) -> Result:
     backend, owned = open_backend_for(backend)

@@ -1,4 +1,4 @@
-"""The invalidation experiments that talk to a real server: the seed's PATCH → DEL demo (with negative
+"""The invalidation experiments that talk to a real server: the tutorial's PATCH → DEL demo (with negative
 caching), and every race strategy through every interleaving.
 
 The live demo runs :class:`DeleteOnWrite` and :class:`NegativeCaching` — the same classes the simulations
@@ -16,7 +16,8 @@ import pandas as pd
 
 from labs.core.backends import open_backend_for
 from labs.core.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.invalidation.negative import NegativeCaching
 from labs.invalidation.race import INTERLEAVINGS, STRATEGIES, race_matrix
 from labs.invalidation.store import RedisCache
@@ -62,17 +63,30 @@ class LiveParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if not self.new_city.strip() or len(self.new_city) > 60:
-            raise ValueError("new city must be 1-60 characters.")
+            raise ValueError(f"{label_of(self, 'new_city')} must be 1-60 characters.")
 
 
 def _shown(row: Any) -> str:
     return "not found" if row is None else f"{row['value']} (v{row['version']})"
 
 
+LIVE_MEASURES = {
+    "database queries": measure("Database queries", "queries", headline=True),
+    "stale answers": measure("Stale answers", "reads", headline=True,
+                             help="Answers older than what the database held at that moment."),
+    "reads from the cache": measure("Reads from the cache", "reads", headline=True),
+    "step": measure("Step", "rank"), "what": measure("What happened", "text"), "answer": measure("Answer", "text"),
+    "from": measure("Answered from", "text"), "db_queries": measure("Database queries", "queries"),
+    "database_now": measure("Database holds", "text"), "stale": measure("Stale", "yes/no"),
+    "cache_ttl_s": measure("Cache TTL left", "s", help="-2: no cached copy."),
+    "measured_us": measure("Took", "µs", help="Measured."),
+}
+
+
 @register("invalidation-live", title="PATCH /user/123 → DEL user:123, live",
           summary="On your backend: read (miss, then hit), PATCH through the app (DEL), PATCH behind its back "
                   "(stale), and a cached 'not found'.",
-          params=LiveParams, page=PAGE)
+          params=LiveParams, page=PAGE, measures=LIVE_MEASURES)
 def run_live(params: LiveParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
              **_: Any) -> Result:
     backend, opened = open_backend_for(backend)
@@ -141,10 +155,22 @@ class RaceParams:
         check_ranges(self)
 
 
+RACE_MEASURES = {
+    "*: stale interleavings": measure("Stale endings — {0}", "interleavings", headline=True,
+                                      help="Of the 10 orders, those that leave the cache older than the database."),
+    "interleaving": measure("Interleaving", "text", help="R = reader step, W = writer step, in time order."),
+    **{s: measure(s[:1].upper() + s[1:], "text") for s in STRATEGIES},
+    "strategy": measure("Strategy", "text"), "stale": measure("Stale at the end", "yes/no"),
+    "stale_for_s": measure("Stale for", "s", help="How long the stale value survives: its TTL."),
+    "set_rejected": measure("Late SET refused", "yes/no"), "verdict": measure("Verdict", "text"),
+    "pattern": measure("Order", "text"), "steps": measure("Steps", "text"),
+}
+
+
 @register("invalidation-race", title="The delete-vs-set race: every interleaving",
           summary="Reader (GET miss → read DB → SET) and writer (UPDATE + invalidate) in all 10 orders, for "
                   "delete first, update then delete, a lease and versioned SETs.",
-          params=RaceParams, page=PAGE)
+          params=RaceParams, page=PAGE, measures=RACE_MEASURES)
 def run_race(params: RaceParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
              **_: Any) -> Result:
     backend, opened = open_backend_for(backend)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from labs.core.cache import MISS
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.invalidation.store import VersionedTable, VirtualCache
 from labs.core.metrics import percentiles
 from labs.core.workload import popularity
@@ -112,13 +113,37 @@ def simulate(p: NegativeParams, negative_ttl_s: float) -> dict[str, Any]:
 def expected_factor(p: NegativeParams, duration_s: float) -> float:
     """Σλᵢ / Σ λᵢ/(1 + λᵢτ): the drop in queries for missing ids if none were ever created."""
     lam = p.rate_per_s * p.missing_share * popularity(p.missing_ids, p.zipf_alpha)
+    if not lam.sum():  # no lookups of missing ids: nothing to cut
+        return float("nan")
     return float(lam.sum() / (lam / (1 + lam * p.negative_ttl_s)).sum())
+
+
+NEGATIVE_MEASURES = {
+    "DB queries for missing ids, without": measure("Queries for missing ids, no negative caching", "queries",
+                                                   headline=True),
+    "DB queries for missing ids, with": measure("Queries for missing ids, with negative caching", "queries",
+                                                headline=True),
+    "drop factor, measured": measure("Queries cut by, simulated", "×", headline=True,
+                                     help="Queries for missing ids without ÷ with."),
+    "drop factor, expected": measure("Queries cut by, expected", "×", headline=True,
+                                     help="Σλᵢ / Σ λᵢ/(1 + λᵢτ) for Poisson lookups and no creations."),
+    "wrong 'not found' reads added": measure("Wrong 'not found' answers", "reads", headline=True,
+                                             help="Reads of an id created after its 'not found' was cached."),
+    "longest wrong 'not found' s": measure("Longest wrong 'not found'", "s", headline=True,
+                                           help="At most the negative TTL."),
+    "strategy": measure("Strategy", "text"), "db_queries": measure("Database queries", "queries"),
+    "db_queries_for_missing_ids": measure("Queries for missing ids", "queries"),
+    "db_queries_per_s": measure("Database queries per second", "queries/s"),
+    "wrong_not_found_reads": measure("Wrong 'not found' answers", "reads"),
+    "wrong_not_found_age_p50_s": measure("Wrong 'not found' age, median", "s"),
+    "wrong_not_found_age_max_s": measure("Wrong 'not found' age, oldest", "s"),
+}
 
 
 @register("negative-caching", title="Negative caching",
           summary="Lookups for ids that do not exist: database load without and with a cached 'not found', "
                   "and the staleness it adds when such an id is created later.",
-          params=NegativeParams, page=PAGE)
+          params=NegativeParams, page=PAGE, measures=NEGATIVE_MEASURES)
 def run(params: NegativeParams, *, backend: Any = None, ns: Any = None, log: Any = None, **_: Any) -> Result:
     """SIMULATED on a virtual clock with the same strategy class the live demo runs on Redis."""
     runs = [simulate(params, 0.0), simulate(params, params.negative_ttl_s)]

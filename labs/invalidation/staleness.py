@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.invalidation.store import VersionedTable, VirtualCache
 from labs.invalidation.strategies import STRATEGIES
 from labs.core.metrics import percentiles
 from labs.core.workload import popularity
 
 PAGE = "app_pages/invalidation.py"
+MAX_UPDATE_RATE = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class StalenessParams:
     zipf_alpha: float = knob(0.9, min=0.0, max=2.0, label="Zipf α", help="Read and update skew; 0 = uniform.")
     read_rate_per_s: float = knob(200.0, min=1.0, max=100_000.0, unit="reads/s", label="read rate",
                                   help="Reads per second on the virtual clock.")
-    update_rate_per_s: float = knob(5.0, min=0.0, max=10_000.0, unit="updates/s", label="update rate",
+    update_rate_per_s: float = knob(5.0, min=0.0, max=MAX_UPDATE_RATE, unit="updates/s", label="update rate",
                                     help="Updates per second on the virtual clock.")
     behind_back: float = knob(0.0, min=0.0, max=1.0, label="updates behind the app's back",
                               help="Share of updates written straight to the database by another service "
@@ -116,7 +118,7 @@ def sweep(p: StalenessParams, strategies: tuple[str, ...] = ("TTL only", "delete
     """Stale-read fraction over a grid of TTLs × update rates (a smaller run per cell)."""
     ttls = sorted({max(0.1, round(p.ttl_s * f, 3)) for f in (0.125, 0.25, 0.5, 1, 2, 4)})
     base_rate = p.update_rate_per_s or 1.0
-    rates = sorted({base_rate * f for f in (0.25, 1, 4)})
+    rates = sorted({min(base_rate * f, MAX_UPDATE_RATE) for f in (0.25, 1, 4)})  # the sweep stays in range
     rows = []
     reads = min(p.reads, 4_000)
     for rate in rates:
@@ -130,10 +132,28 @@ def sweep(p: StalenessParams, strategies: tuple[str, ...] = ("TTL only", "delete
     return pd.DataFrame(rows)
 
 
+_STALE = "A read that returned an older version than the database held (simulated)."
+STALENESS_MEASURES = {
+    "virtual_seconds": measure("Simulated time", "s"), "updates": measure("Updates", "updates"),
+    "updates_behind_back": measure("Updates behind the app's back", "updates"),
+    "*: stale reads": measure("Stale reads — {0}", "reads", headline=True, help=_STALE),
+    "TTL only: max staleness age s": measure("Oldest stale read, TTL only", "s", headline=True,
+                                             help="Time since the version it returned was replaced."),
+    "strategy": measure("Strategy", "text"), "reads": measure("Reads", "reads"),
+    "hit_ratio": measure("Hit ratio", "fraction"), "db_reads": measure("Database reads", "reads"),
+    "stale_reads": measure("Stale reads", "reads", help=_STALE), "stale_fraction": measure("Stale share", "fraction"),
+    "age_p50_s": measure("Staleness age, median", "s"), "age_p99_s": measure("Staleness age, 99th percentile", "s"),
+    "age_max_s": measure("Staleness age, oldest", "s"),
+    "cache_commands_per_read": measure("Cache commands per read", "commands", fmt=",.2f"),
+    "ttl_s": measure("Cache TTL", "s"), "update_rate_per_s": measure("Update rate", "/s"),
+    "series": measure("Series", "text"),
+}
+
+
 @register("invalidation-staleness", title="Staleness vs freshness",
           summary="TTL only, delete on write, write-through and versioned keys on the same reads and updates: "
                   "stale reads, staleness age, database reads.",
-          params=StalenessParams, page=PAGE)
+          params=StalenessParams, page=PAGE, measures=STALENESS_MEASURES)
 def run(params: StalenessParams, *, backend: Any = None, ns: Any = None, log: Any = None,
         on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """SIMULATED on a virtual clock (no Redis): the strategies' own code on a virtual-time cache."""

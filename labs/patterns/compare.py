@@ -16,6 +16,7 @@ import pandas as pd
 from labs.core.backends import open_backend_for
 from labs.core.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded, load_seed_rows
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.metrics import percentiles
 from labs.core.namespace import Namespace, check_ttl, new_session_id
 from labs.patterns.base import FIELD, CacheAside, NoCache, Strategy, WriteThrough
@@ -137,8 +138,39 @@ def summarize(requests: pd.DataFrame, background: dict[str, int] | None = None) 
     return pd.DataFrame(out)
 
 
+_SUMMARY_MEASURES = {
+    "strategy": measure("Strategy", "text"), "reads": measure("Reads", "reads"), "writes": measure("Writes", "writes"),
+    "hit_ratio": measure("Hit ratio", "fraction", help="Reads answered by Redis ÷ reads (— without a cache)."),
+    "db_queries": measure("Database queries", "queries", help="Reads and writes that reached the primary database, "
+                          "write-behind's batched flushes included."),
+    "stale_reads": measure("Stale reads", "reads", help="Reads that returned a value other than the last "
+                           "acknowledged write of that user."),
+    "failed": measure("Failed requests", "requests", help="Requests that returned an error to the user."),
+    "degraded": measure("Degraded writes", "writes", help="Writes that reached the database but not the cache."),
+    "max_queue_depth": measure("Longest queue", "writes",
+                               help="Writes acknowledged but not yet in the database, at the worst moment."),
+    "read_p50_ms": measure("Read, median", "ms", help="Measured Redis/SQLite time + simulated database network."),
+    "read_p95_ms": measure("Read, 95th percentile", "ms"), "read_p99_ms": measure("Read, 99th percentile", "ms"),
+    "write_p50_ms": measure("Write, median", "ms"), "write_p95_ms": measure("Write, 95th percentile", "ms"),
+    "write_p99_ms": measure("Write, 99th percentile", "ms"),
+}
+COMPARE_MEASURES = {
+    **_SUMMARY_MEASURES,
+    **{f"*: {key}": measure(f"{m.label} — {{0}}", m.unit, help=m.help) for key, m in _SUMMARY_MEASURES.items()
+       if key in ("hit_ratio", "read_p50_ms", "stale_reads", "db_queries", "failed")},
+    "index": measure("Request", "rank"), "t_ms": measure("Arrived at", "ms", help="On the virtual clock."),
+    "op": measure("Operation", "text"), "entity": measure("User", "text"), "ok": measure("Succeeded", "yes/no"),
+    "hit": measure("Cache hit", "yes/no"), "stale": measure("Stale", "yes/no"),
+    "measured_us": measure("Measured time", "µs"), "simulated_us": measure("Simulated database time", "µs"),
+    "total_us": measure("Total time", "µs"), "db_reads": measure("Database reads", "queries"),
+    "db_writes": measure("Database writes", "queries"), "error": measure("Error", "text"),
+    "queue_depth": measure("Write-behind queue", "writes"), "request": measure("Request", "rank"),
+    "read_ms": measure("Read time, moving median", "ms"),
+}
+
+
 @register("patterns-compare", title="Compare the caching patterns", params=CompareParams,
-          page="app_pages/patterns.py",
+          page="app_pages/patterns.py", measures=COMPARE_MEASURES,
           summary="No cache, cache-aside, write-through and write-behind on the same trace: latency, load, stale reads.")
 def run(params: CompareParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
         strategies: tuple[str, ...] = STRATEGIES, on_progress: Callable[[float], None] | None = None) -> Result:

@@ -28,7 +28,8 @@ import pandas as pd
 
 from labs.core.cache import MISS, cache_get
 from labs.core.db import LATENCY_PRESETS, PrimaryDB, default_db_path, ensure_seeded
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.core.namespace import Namespace, new_session_id
 from labs.patterns.base import CACHE_ERRORS, FIELD, TABLE, WriteThrough
 from labs.patterns.write_behind import QUEUES, WriteBehind
@@ -68,7 +69,8 @@ class CrashParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.crash_after > self.writes:
-            raise ValueError(f"crash_after must be between 1 and writes ({self.writes}), got {self.crash_after}.")
+            raise ValueError(f"{label_of(self, 'crash_after')} must be between 1 and {label_of(self, 'writes')} "
+                             f"({self.writes}), got {self.crash_after}.")
 
 
 def _start_server(durable: bool) -> PrivateServer:
@@ -85,9 +87,36 @@ def _ident(client: Any) -> tuple[str, str]:
     return str(name), str(info.get("valkey_version") or info.get("redis_version") or "?")
 
 
+CRASH_MEASURES = {
+    "strategy": measure("Strategy", "text"), "queue": measure("Write-behind queue", "text"),
+    "durable": measure("Append-only file", "yes/no"), "restart": measure("Restarted after the crash", "yes/no"),
+    "writes": measure("Writes sent", "writes"),
+    "acknowledged": measure("Acknowledged writes", "writes", headline=True, help="The user was told \"saved\"."),
+    "failed": measure("Refused writes", "writes", headline=True, help="Writes that got an error (the cache was down)."),
+    "degraded": measure("Degraded writes", "writes", help="Write-through: in the database, not in the cache."),
+    "applied": measure("Applied to the database", "writes"),
+    "lost_writes": measure("Lost writes", "writes", headline=True,
+                           help="Acknowledged, yet not in the database after recovery: counted row by row."),
+    "queue_depth_at_crash": measure("Queued at the crash", "writes", headline=True,
+                                    help="Acknowledged writes still in the cache's queue when it was killed."),
+    "in_flusher_at_crash": measure("In the flusher's hands at the crash", "writes"),
+    "recovered_pending": measure("Re-read from the stream's pending list", "writes", headline=True),
+    "entities_wrong_in_db": measure("Users wrong in the database", "users", headline=True,
+                                    help="Rows whose value is not the last acknowledged write."),
+    "stale_cache_entries": measure("Stale cache entries", "keys"), "flushes": measure("Flushes", "flushes"),
+    "flush_db_simulated_ms": measure("Database time of the flushes", "ms", help="SIMULATED network + measured SQLite."),
+    "server_name": measure("Server", "text"), "server_version": measure("Server version", "text"),
+    "restart_ms": measure("Restart took", "ms", help="Measured."), "run_s": measure("Run took", "s", help="Measured."),
+    "seq": measure("Write number", "rank"), "entity": measure("User", "text"), "value": measure("Value", "text"),
+    "t_ms": measure("Time", "ms", help="On the virtual clock: write i happens at i ms."),
+    "event": measure("Event", "text"), "queue_depth": measure("Queued writes", "writes"),
+    "detail": measure("Detail", "text"),
+}
+
+
 @register("patterns-crash", title="Crash the cache during write-behind",
           summary="Kill the cache server mid-run and count the acknowledged writes that never reach the database.",
-          params=CrashParams, page="app_pages/patterns.py")
+          params=CrashParams, page="app_pages/patterns.py", measures=CRASH_MEASURES)
 def run(params: CrashParams, *, backend: Any = None, db: PrimaryDB | None = None, ns: Namespace | None = None,
         on_progress: Callable[[float], None] | None = None, log: Any = None) -> Result:
     """Run on a private server started here (``backend`` is not used: the shared server is never killed)."""

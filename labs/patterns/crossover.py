@@ -20,6 +20,7 @@ import pandas as pd
 from labs.core.backends import open_backend_for
 from labs.core.db import LatencyModel, PrimaryDB, default_db_path, ensure_seeded
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import Namespace, new_session_id
 from labs.patterns.base import CacheAside, NoCache
 from labs.core.workload import TraceSpec, make_trace
@@ -51,7 +52,21 @@ def crossing_point(latency_ms: np.ndarray, speedup: np.ndarray) -> float | None:
     return None
 
 
+CROSSOVER_MEASURES = {
+    "crossover_ms": measure("Caching starts to pay at", "ms", headline=True,
+                            help="The simulated database latency where cache-aside becomes faster than no cache."),
+    "speedup_at_0ms": measure("Speed-up with a 0 ms database", "×", headline=True,
+                              help="No-cache read time ÷ cache-aside read time; below 1 the cache slows reads down."),
+    "speedup_at_50ms": measure("Speed-up with a 50 ms database", "×", headline=True),
+    "hit_ratio": measure("Hit ratio", "fraction", headline=True, help="Cache-aside's, the same at every latency."),
+    "db_latency_ms": measure("Database latency", "ms", help="SIMULATED network + query time per database call."),
+    "no_cache_us": measure("Read, no cache, mean", "µs"), "cache_aside_us": measure("Read, cache-aside, mean", "µs"),
+    "speedup": measure("Speed-up", "×", help="No-cache mean ÷ cache-aside mean."),
+}
+
+
 @register("patterns-crossover", title="When does caching pay?", params=CrossoverParams, page="app_pages/patterns.py",
+          measures=CROSSOVER_MEASURES,
           summary="Sweep the database latency from 0 to 50 ms; measure speed-up = no-cache / cache-aside read time.")
 def run(params: CrossoverParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
         on_progress: Callable[[float], None] | None = None) -> Result:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.metrics import CommandLog, instrument
 from labs.core.namespace import Namespace
 from labs.core.servers import BINARY_CHOICES, PrivateServer, start_private
@@ -225,9 +226,31 @@ def _identity(client: Any) -> dict[str, str]:
             "redis_version": str(info.get("redis_version", "?")), "allocator": str(info.get("mem_allocator", "?"))}
 
 
+ENCODING_MEASURES = {
+    "server": measure("Server", "text", headline=True, help="The private server this experiment started."),
+    "server_name": measure("Server name", "text"), "server_version": measure("Server version", "text"),
+    "redis_version": measure("Reports Redis version", "text"), "allocator": measure("Memory allocator", "text"),
+    "max_elements": measure("Grown to", "elements"), "element_size": measure("Element size", "bytes"),
+    "*_conversion_at": measure("First conversion, {0}", "elements", headline=True,
+                               help="Elements when OBJECT ENCODING first changed (checked after every element)."),
+    "*_jump_ratio": measure("Bytes per element jump, {0}", "×", help="Bytes per element just after ÷ just before."),
+    "structure": measure("Structure", "text"), "elements": measure("Elements", "elements"),
+    "bytes": measure("MEMORY USAGE", "bytes"), "encoding": measure("Encoding", "text"),
+    "bytes_per_element": measure("Bytes per element", "bytes/element"), "config": measure("Limit setting", "text"),
+    "configured": measure("Configured limit", "count"),
+    "predicted_conversion": measure("Predicted conversion at", "elements", help="From the setting and the element size."),
+    "observed_conversion": measure("Observed conversion at", "elements"),
+    "encoding_before": measure("Encoding before", "text"), "encoding_after": measure("Encoding after", "text"),
+    "bytes_before": measure("Memory before", "bytes"), "bytes_after": measure("Memory after", "bytes"),
+    "bytes_per_element_before": measure("Bytes per element before", "bytes/element"),
+    "bytes_per_element_after": measure("Bytes per element after", "bytes/element"),
+    "jump_ratio": measure("Jump per element", "×"), "why": measure("Why", "text"),
+}
+
+
 @register("memory-by-encoding", title="Memory by encoding",
           summary="Grow a hash, list, set and sorted set; watch the encoding and the bytes jump at the configured limits.",
-          params=EncodingParams, page="app_pages/structures.py")
+          params=EncodingParams, page="app_pages/structures.py", measures=ENCODING_MEASURES)
 def run(params: EncodingParams, *, backend: Any = None, ns: Namespace | None = None,
         log: CommandLog | None = None, on_progress: Callable[[float], None] | None = None) -> Result:
     """Measure on a private server (``backend`` is not used: memory is never measured on a shared server)."""

@@ -21,6 +21,7 @@ import pandas as pd
 
 from labs.core.backends import open_backend_for
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.metrics import CommandLog, cli_form
 from labs.core.namespace import Namespace, check_ttl
 from labs.core.recipe import commands_frame, transcript
@@ -133,9 +134,19 @@ def _text(value: Any) -> str:
 # --------------------------------------------------------------------------- hash-profile
 
 
+PROFILE_MEASURES = {
+    "fields": measure("Fields in the hash", "fields", headline=True, help="HLEN of the stored profile."),
+    "name": measure("HGET name", "text", headline=True, help="One field read without the rest."),
+    "visits_before": measure("Visits before", "count", headline=True),
+    "visits_after": measure("Visits after HINCRBY", "count", headline=True, help="Atomic, on the server."),
+    "ttl_s": measure("TTL of the whole hash", "s", headline=True, help="EXPIRE leases the key, not single fields."),
+    "field": measure("Field", "text"), "value": measure("Value", "text"),
+}
+
+
 @register("hash-profile", title="A user profile in a hash",
           summary="HSET a user's profile, give it a TTL, read one field, count a visit with HINCRBY, read it all.",
-          params=HashProfileParams, page="app_pages/structures.py")
+          params=HashProfileParams, page="app_pages/structures.py", measures=PROFILE_MEASURES)
 def run_profile(params: HashProfileParams, *, backend: Any = None, ns: Namespace | None = None,
                 log: CommandLog | None = None) -> Result:
     backend, owned = open_backend_for(backend)
@@ -165,9 +176,36 @@ def run_profile(params: HashProfileParams, *, backend: Any = None, ns: Namespace
 # --------------------------------------------------------------------------- json-vs-hash
 
 
+JSON_VS_HASH_MEASURES = {
+    "json_bytes": measure("Memory, JSON string", "bytes", headline=True, help="MEMORY USAGE, or the lab's estimate."),
+    "hash_bytes": measure("Memory, hash", "bytes", headline=True, help="MEMORY USAGE, or the lab's estimate."),
+    "json_over_hash": measure("Memory, JSON ÷ hash", "×", help="Above 1: the JSON string takes more memory."),
+    "memory_source": measure("Memory measured by", "text"),
+    "hash_encoding": measure("Hash encoding", "text", headline=True,
+                             help="OBJECT ENCODING: listpack (compact) up to 512 fields, then hashtable."),
+    "update_bytes_json": measure("Sent to change one field, JSON", "bytes", help="GET + SET of the whole document."),
+    "update_bytes_hash": measure("Sent to change one field, hash", "bytes", help="One HSET of the field."),
+    "update_bytes_ratio": measure("Bytes sent per update, JSON ÷ hash", "×", headline=True,
+                                  help="Exact RESP request sizes of a one-field update."),
+    "update_reply_bytes_json": measure("Reply bytes per update, JSON", "bytes", help="The document comes back on GET."),
+    "update_reply_bytes_hash": measure("Reply bytes per update, hash", "bytes", help="HSET answers an integer."),
+    "update_round_trips_json": measure("Round trips per update, JSON", "round trips"),
+    "update_round_trips_hash": measure("Round trips per update, hash", "round trips"),
+    "lost_updates_json": measure("Lost updates, JSON", "updates", headline=True,
+                                 help="Two clients change different fields; read-modify-write drops one."),
+    "lost_updates_hash": measure("Lost updates, hash", "updates", headline=True, help="HSET of separate fields."),
+    "fields": measure("Fields in the profile", "fields"),
+    "json_doc_bytes": measure("JSON document", "bytes", help="The document's own length, without key overhead."),
+    "approach": measure("Approach", "text"), "bytes": measure("Memory", "bytes"), "encoding": measure("Encoding", "text"),
+    "source": measure("Measured by", "text"), "request_bytes": measure("Request", "bytes"),
+    "reply_bytes": measure("Reply", "bytes"), "step": measure("Step", "rank"), "client": measure("Client", "text"),
+    "saw": measure("What it saw", "text"),
+}
+
+
 @register("json-vs-hash", title="JSON string or hash?",
           summary="Store one profile both ways and compare memory, bytes sent per one-field update, and lost updates.",
-          params=JsonVsHashParams, page="app_pages/structures.py")
+          params=JsonVsHashParams, page="app_pages/structures.py", measures=JSON_VS_HASH_MEASURES)
 def run(params: JsonVsHashParams, *, backend: Any = None, ns: Namespace | None = None,
         log: CommandLog | None = None) -> Result:
     backend, owned = open_backend_for(backend)

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from labs.core.experiment import check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import DEFAULT_TTL_S
 from labs.structures.common import run_recipe
 
@@ -34,8 +35,20 @@ class QueueParams:
         check_ranges(self)
 
 
+QUEUE_MEASURES = {
+    "pushed": measure("Jobs pushed", "jobs", headline=True, help="RPUSH, one job at a time."),
+    "popped": measure("Jobs popped", "jobs", headline=True, help="LPOP by the worker, then the rest drained."),
+    "first_popped": measure("First job out", "text", headline=True, help="A list queue is first in, first out."),
+    "blpop_result": measure("BLPOP on the empty queue", "text", headline=True,
+                            help="— (nil): nothing arrived before the timeout."),
+    "blpop_waited_s": measure("BLPOP waited", "s", headline=True, help="Measured: the worker slept in Redis this long."),
+    "step": measure("Step", "text"), "items": measure("Items in the list", "text"),
+}
+
+
 @register("list-queue", title="A message queue", params=QueueParams, page=PAGE,
-          summary="RPUSH jobs, LPOP some, drain the rest, then BLPOP on the empty queue until its timeout.")
+          summary="RPUSH jobs, LPOP some, drain the rest, then BLPOP on the empty queue until its timeout.",
+          measures=QUEUE_MEASURES)
 def queue(params: QueueParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     def recipe(r: Any, ns: Any):
         key = ns.key("queue:jobs")
@@ -74,7 +87,7 @@ def queue(params: QueueParams, *, backend: Any = None, ns: Any = None, log: Any 
 class ChatParams:
     messages: int = knob(50, min=1, max=1000, help="Messages added, one at a time.")
     keep: int = knob(20, min=1, max=500, label="keep last N", help="LTRIM key -N -1 after every push.")
-    ttl_s: int = knob(86400, min=1, max=86400, unit="s", label="TTL", help="EXPIRE after every push (the seed: one day).")
+    ttl_s: int = knob(86400, min=1, max=86400, unit="s", label="TTL", help="EXPIRE after every push (the tutorial's: one day).")
 
     def __post_init__(self) -> None:
         check_ranges(self)
@@ -89,8 +102,18 @@ def add_message(r: Any, key: str, message: str, keep: int, ttl_s: int) -> list:
     return pipe.execute()
 
 
+CHAT_HISTORY_MEASURES = {
+    "length": measure("Messages kept", "messages", headline=True, help="LLEN at the end: LTRIM holds it at N."),
+    "oldest_kept": measure("Oldest kept", "text", headline=True),
+    "newest": measure("Newest", "text", headline=True),
+    "ttl_s": measure("TTL", "s", headline=True, help="EXPIRE after every push renews the lease."),
+    "pushed": measure("Messages pushed", "messages"), "message": measure("Message", "text"),
+}
+
+
 @register("list-chat-history", title="Chat history: keep the last N", params=ChatParams, page=PAGE,
-          summary="Push messages with RPUSH + LTRIM -N -1 + EXPIRE in one pipeline; the list never grows past N.")
+          summary="Push messages with RPUSH + LTRIM -N -1 + EXPIRE in one pipeline; the list never grows past N.",
+          measures=CHAT_HISTORY_MEASURES)
 def chat_history(params: ChatParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     def recipe(r: Any, ns: Any):
         key = ns.key("chat:history")

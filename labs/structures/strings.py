@@ -18,6 +18,7 @@ import redis
 
 from labs.core.db import load_seed_rows
 from labs.core.experiment import check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import DEFAULT_TTL_S
 from labs.core.recipe import supports
 from labs.structures.common import run_recipe
@@ -42,8 +43,21 @@ class CacheJsonParams:
         check_ranges(self)
 
 
+CACHE_JSON_MEASURES = {
+    "value_bytes": measure("Cached JSON", "bytes", headline=True, help="Length of the JSON string stored with SET."),
+    "ttl_s": measure("TTL right after the SET", "s", headline=True, help="TTL replies in whole seconds."),
+    "pttl_ms": measure("PTTL right after the SET", "ms", headline=True, help="PTTL replies in milliseconds."),
+    "missing_key_ttl": measure("TTL of a key that does not exist", headline=True,
+                               help="The raw reply: -2 means no such key (-1 would mean a key without expiry)."),
+    "id": measure("User ID", "text"), "name": measure("Name", "text"), "email": measure("E-mail", "text"),
+    "city": measure("City", "text"), "country": measure("Country", "text"), "plan": measure("Plan", "text"),
+    "created_at": measure("Created", "text"), "bio": measure("Bio", "text"),
+}
+
+
 @register("string-cache-json", title="Cache an API response as JSON", params=CacheJsonParams, page=PAGE,
-          summary="SET user:<id> '<json>' EX 60, read it back, and read its TTL and PTTL.")
+          summary="SET user:<id> '<json>' EX 60, read it back, and read its TTL and PTTL.",
+          measures=CACHE_JSON_MEASURES)
 def cache_json(params: CacheJsonParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     body = json.dumps(api_response(params.user_id), separators=(",", ":"))
 
@@ -68,8 +82,22 @@ class TTLRulesParams:
         check_ranges(self)
 
 
+TTL_RULES_MEASURES = {
+    "ttl_after_set_ex": measure("TTL after SET … EX", "s", headline=True, help="The TTL reply, in seconds."),
+    "ttl_after_plain_set": measure("TTL after a plain SET", headline=True,
+                                   help="The raw TTL reply: -1 means the key no longer expires."),
+    "ttl_after_keepttl": measure("TTL after SET … KEEPTTL", "s", headline=True, help="KEEPTTL kept the expiry."),
+    "getex_supported": measure("GETEX supported", "yes/no", headline=True, help="GETEX exists since Redis 6.2."),
+    "ttl_after_getex": measure("TTL after GETEX … EX", "s", headline=True,
+                               help="GETEX read the value and set a new expiry (half the TTL)."),
+    "set_get_returned": measure("SET … GET returned", "text", headline=True,
+                                help="SET with GET replies the value it replaced."),
+}
+
+
 @register("string-ttl-rules", title="What a plain SET does to a TTL", params=TTLRulesParams, page=PAGE,
-          summary="SET … EX, then a plain SET (TTL gone: -1), then SET … KEEPTTL (TTL kept), GETEX, SET … GET.")
+          summary="SET … EX, then a plain SET (TTL gone: -1), then SET … KEEPTTL (TTL kept), GETEX, SET … GET.",
+          measures=TTL_RULES_MEASURES)
 def ttl_rules(params: TTLRulesParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     def recipe(r: Any, ns: Any):
         key = ns.key("ttl-demo")
@@ -116,8 +144,18 @@ class SessionParams:
         check_ranges(self)
 
 
+SESSION_MEASURES = {
+    "token": measure("Session token", "text", headline=True, help="A random URL-safe token: the key is session:<token>."),
+    "created": measure("Created (SET … NX)", "yes/no", headline=True, help="NX refuses to overwrite an existing token."),
+    "ttl_s": measure("TTL", "s", headline=True, help="Seconds the login has left."),
+    "pttl_ms": measure("PTTL", "ms", help="The same lease in milliseconds."),
+    "owner": measure("Logged-in user ID", "text", headline=True, help="The value stored under the token."),
+}
+
+
 @register("string-session-token", title="A session token that expires", params=SessionParams, page=PAGE,
-          summary="SET session:<token> <user> EX <ttl> NX, then watch TTL/PTTL count down.")
+          summary="SET session:<token> <user> EX <ttl> NX, then watch TTL/PTTL count down.",
+          measures=SESSION_MEASURES)
 def session_token(params: SessionParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     token = secrets.token_urlsafe(12)
 
@@ -140,8 +178,17 @@ class CounterParams:
         check_ranges(self)
 
 
+COUNTER_MEASURES = {
+    "expected": measure("INCRs sent", "commands", headline=True, help="Clients × INCRs each client sends."),
+    "final": measure("Counter at the end", "count", headline=True, help="GET of the counter after every client finished."),
+    "lost_counts": measure("Lost counts", "count", headline=True, help="INCRs sent minus the final value: 0 when atomic."),
+    "errors": measure("Errors", "count", headline=True, help="Commands the server refused or that failed."),
+}
+
+
 @register("string-counter", title="Atomic counters with INCR", params=CounterParams, page=PAGE,
-          summary="Several clients INCR one counter at once: the total is exact, no count is lost.")
+          summary="Several clients INCR one counter at once: the total is exact, no count is lost.",
+          measures=COUNTER_MEASURES)
 def counter(params: CounterParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     def recipe(r: Any, ns: Any):
         key = ns.key("page:views")

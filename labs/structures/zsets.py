@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from labs.core.experiment import check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import DEFAULT_TTL_S
 from labs.structures.common import run_recipe
 
@@ -46,8 +47,19 @@ class LeaderboardParams:
         check_ranges(self)
 
 
+LEADERBOARD_MEASURES = {
+    "players_scored": measure("Players who scored", "players", headline=True, help="ZCARD of the leaderboard."),
+    "leader": measure("Leader", "text", headline=True, help="ZREVRANGE … 0 0: the highest score."),
+    "leader_score": measure("Leader's score", "points", headline=True),
+    "probe_player": measure("Looked-up player", "text", headline=True),
+    "probe_rank": measure("Their rank", "rank", headline=True, help="ZREVRANK + 1 (ZREVRANK counts from 0)."),
+    "rank": measure("Rank", "rank"), "player": measure("Player", "text"), "score": measure("Score", "points"),
+}
+
+
 @register("zset-leaderboard", title="A leaderboard", params=LeaderboardParams, page=PAGE,
-          summary="ZINCRBY scores as a game is played, then ZREVRANGE … WITHSCORES for the top and ZREVRANK for a rank.")
+          summary="ZINCRBY scores as a game is played, then ZREVRANGE … WITHSCORES for the top and ZREVRANK for a rank.",
+          measures=LEADERBOARD_MEASURES)
 def leaderboard(params: LeaderboardParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     rng = random.Random(params.seed)
     names = PLAYERS[: params.players]
@@ -105,8 +117,19 @@ class RateLimitParams:
         check_ranges(self)
 
 
+RATE_LIMIT_MEASURES = {
+    "allowed": measure("Requests allowed", "requests", headline=True),
+    "rejected": measure("Requests rejected", "requests", headline=True),
+    "first_rejected_at_request": measure("First rejected request", "rank", headline=True,
+                                         help="The number of the first request over the limit (— if none was)."),
+    "request": measure("Request", "rank"), "t_ms": measure("Sent at", "ms", help="On the lab's virtual clock."),
+    "in_window": measure("Requests in the window", "requests", help="ZCARD after this request was added."),
+}
+
+
 @register("rate-limiter", title="A sliding-window rate limiter", params=RateLimitParams, page=PAGE,
-          summary="Per request, in one MULTI/EXEC: ZADD now, ZREMRANGEBYSCORE older than the window, ZCARD; allow if ≤ limit.")
+          summary="Per request, in one MULTI/EXEC: ZADD now, ZREMRANGEBYSCORE older than the window, ZCARD; allow if ≤ limit.",
+          measures=RATE_LIMIT_MEASURES)
 def rate_limiter(params: RateLimitParams, *, backend: Any = None, ns: Any = None, log: Any = None):
     gap_ms = 1000.0 / params.rate_per_s
     times = [0.0] * params.burst + [i * gap_ms for i in range(params.requests)]

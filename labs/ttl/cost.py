@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.ttl.memory import DEFAULT_MODEL, MemoryModel
 
 PAGE = "app_pages/ttl_cost.py"
@@ -227,7 +228,9 @@ def plan(classes: list[DataClass], horizon_h: float = 24, step_min: float = 15, 
         mean_resident = float(np.sum(life["ends"] - life["starts"]) / life["samples"])
         steady = cls.keys_per_s * mean_resident  # inf without a TTL
         reads = life["hits"] + life["misses"]
-        rows.append({"class": cls.name, "ttl_s": cls.ttl_s, "steady_keys": steady,
+        # live(t) stops changing once t passes the longest residency: the class is steady from then on
+        steady_after = float(life["ends"].max()) if len(life["ends"]) else 0.0
+        rows.append({"class": cls.name, "ttl_s": cls.ttl_s, "steady_after_h": steady_after / 3600, "steady_keys": steady,
                      "steady_bytes": steady * per_key, "keys_at_horizon": float(keys[-1]),
                      "bytes_at_horizon": float(keys[-1] * per_key), "bytes_per_key": per_key,
                      "hit_ratio": life["hits"] / reads if reads else math.nan, "sampled_keys": life["samples"]})
@@ -256,7 +259,8 @@ class LeaseParams:
     classes: str = knob(presets_json(), label="data classes (JSON)",
                         help="One row per kind of data: name, keys_per_s, key_bytes, value_bytes, ttl_s (0 = no "
                              "TTL), reads_per_key, useful_life_s.")
-    horizon_h: float = knob(24.0, min=1, max=24 * 90, unit="h", label="horizon", help="How long to simulate.")
+    horizon_h: float = knob(48.0, min=1, max=24 * 90, unit="h", label="horizon",
+                            help="How long to simulate; longer than the longest lease, so every class settles.")
     step_min: float = knob(15.0, min=1, max=1440, unit="min", label="time step", help="Timeline resolution.")
     reserved_fraction: float = knob(0.25, min=0, max=0.9, label="reserved memory",
                                     help="Share of a node's memory kept for overhead (ElastiCache default 25 %).")
@@ -268,8 +272,9 @@ class LeaseParams:
         check_ranges(self)
         parse_classes(self.classes)
         if self.horizon_h * 60 / self.step_min > 5_000:
-            raise ValueError(f"horizon_h / step_min gives {self.horizon_h * 60 / self.step_min:,.0f} points; "
-                             "use a longer step_min (at most 5,000 points).")
+            raise ValueError(f"{label_of(self, 'horizon_h')} ÷ {label_of(self, 'step_min')} gives "
+                             f"{self.horizon_h * 60 / self.step_min:,.0f} points; use a longer "
+                             f"{label_of(self, 'step_min').lower()} (at most 5,000 points).")
 
 
 def _node_label(row: pd.Series | None, prices: pd.DataFrame) -> tuple[str, float]:
@@ -278,9 +283,43 @@ def _node_label(row: pd.Series | None, prices: pd.DataFrame) -> tuple[str, float
     return str(row["node_type"]), monthly_cost(row)
 
 
+PLANNER_MEASURES = {
+    "steady_memory_gb": measure("Steady memory with TTLs", "GB", headline=True,
+                                help="Little's law, L = λW: what memory settles at once every class is steady."),
+    "peak_memory_gb": measure("Peak memory within the horizon", "GB", help="The largest total the timeline reached."),
+    "steady_after_h": measure("Memory settles after", "h", headline=True,
+                              help="When the slowest class stops growing; past the horizon, peak is not steady yet."),
+    "no_ttl_memory_gb": measure("Memory without TTLs at the horizon", "GB", headline=True,
+                                help="And still growing: nothing ever leaves."),
+    "node_with_ttls": measure("Node with TTLs", "text", help="The cheapest node whose usable memory holds the peak."),
+    "usd_per_month_with_ttls": measure("Node cost with TTLs", "$/month", headline=True, help="On demand, illustrative."),
+    "node_without_ttls": measure("Node without TTLs", "text"),
+    "usd_per_month_without_ttls": measure("Node cost without TTLs", "$/month", headline=True),
+    "savings_ratio": measure("Cost without TTLs ÷ with", "×", headline=True),
+    "serverless_usd_per_month_with_ttls": measure("Serverless storage, with TTLs", "$/month",
+                                                  help="ElastiCache Serverless data storage only (illustrative)."),
+    "serverless_usd_per_month_without_ttls": measure("Serverless storage, without TTLs", "$/month"),
+    "t_h": measure("Time", "h", help="On the planner's virtual clock."), "class": measure("Data class", "text"),
+    "keys": measure("Live keys", "keys"), "bytes": measure("Memory", "bytes"), "data": measure("Data", "text"),
+    "ttl_s": measure("TTL", "s", help="0 = no TTL."),
+    "steady_keys": measure("Steady live keys", "keys", help="λ × mean time a key stays cached (∞ without a TTL)."),
+    "steady_bytes": measure("Steady memory", "bytes"),
+    "keys_at_horizon": measure("Live keys at the horizon", "keys"),
+    "bytes_at_horizon": measure("Memory at the horizon", "bytes"),
+    "bytes_per_key": measure("Memory per key", "bytes/key", help="From the memory model: overhead + name + value (+ TTL)."),
+    "hit_ratio": measure("Hit ratio", "fraction", help="Re-reads that found the key, cache-aside (simulated)."),
+    "sampled_keys": measure("Keys simulated", "keys"), "share_of_cost": measure("Share of memory", "fraction"),
+    "node_type": measure("Node", "text"), "memory_gib": measure("Memory", "GiB"),
+    "usd_per_hour": measure("Price", "$/h"), "family": measure("Family", "text"), "as_of": measure("Price as of", "text"),
+    "source": measure("Source", "text"), "usable_gib": measure("Usable memory", "GiB"),
+    "fits": measure("Fits with TTLs", "yes/no"), "fits_without_ttls": measure("Fits without TTLs", "yes/no"),
+    "usd_per_month": measure("Price", "$/month"),
+}
+
+
 @register("lease-planner", title="Plan your leases",
           summary="How much memory each kind of data holds with a TTL and without, and what node it needs.",
-          params=LeaseParams, page=PAGE)
+          params=LeaseParams, page=PAGE, measures=PLANNER_MEASURES)
 def run_planner(params: LeaseParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                 model: MemoryModel = DEFAULT_MODEL, prices: pd.DataFrame | None = None, **_: Any) -> Result:
     """SIMULATED: computed on a virtual clock, no key is written."""
@@ -296,8 +335,9 @@ def run_planner(params: LeaseParams, *, backend: Any = None, ns: Any = None, log
     nodes["fits"] = nodes.usable_gib * GIB >= out["peak_bytes"]
     nodes["fits_without_ttls"] = nodes.usable_gib * GIB >= out["no_ttl_bytes"]
     nodes["usd_per_month"] = nodes.usd_per_hour * HOURS_PER_MONTH
+    settles_h = float(out["classes"].steady_after_h.max()) if len(out["classes"]) else 0.0
     metrics = {"steady_memory_gb": out["steady_bytes"] / 1e9, "peak_memory_gb": out["peak_bytes"] / 1e9,
-               "no_ttl_memory_gb": out["no_ttl_bytes"] / 1e9, "node_with_ttls": with_node,
+               "steady_after_h": settles_h, "no_ttl_memory_gb": out["no_ttl_bytes"] / 1e9, "node_with_ttls": with_node,
                "usd_per_month_with_ttls": with_cost, "node_without_ttls": without_node,
                "usd_per_month_without_ttls": without_cost,
                "savings_ratio": without_cost / with_cost if with_cost and not math.isnan(with_cost) else math.nan,
@@ -314,10 +354,14 @@ def run_planner(params: LeaseParams, *, backend: Any = None, ns: Any = None, log
              "TTLs and at the horizon size without; request charges (ECPUs) are not included.",
              "Without TTLs, memory grows by rate × bytes per key every second: at the horizon it is "
              f"{out['no_ttl_bytes'] / 1e9:,.2f} GB and keeps growing."]
+    if math.isfinite(settles_h) and settles_h > params.horizon_h:
+        notes.append(f"Not steady yet: the slowest class settles after {settles_h:,.1f} h, beyond the "
+                     f"{params.horizon_h:g} h horizon, so the peak is still climbing. Simulate at least "
+                     f"{math.ceil(settles_h):,} h to see steady memory.")
     forever = [c.name for c in classes if c.ttl_s <= 0]
     if forever:
         notes.append(f"No steady state: {', '.join(forever)} has no TTL, so its memory grows without bound "
-                     "(steady_memory_gb is infinite; peak_memory_gb is the size at the horizon).")
+                     "(steady memory is unbounded; the peak is the size at the horizon).")
     if params.maxmemory_gb > 0 and out["no_ttl_bytes"] >= params.maxmemory_gb * 1e9:
         notes.append(f"Capped at maxmemory ({params.maxmemory_gb:g} GB): past it the server evicts keys "
                      "(or refuses writes with noeviction) — the TTL-less data no longer fits.")

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 
 PAGE = "app_pages/ttl_cost.py"
 KEYS_PER_LOOP = 20           # ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
@@ -77,10 +78,12 @@ class ExpiryParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.ttl_spread_s >= self.ttl_s and self.ttl_spread_s > 0:
-            raise ValueError(f"ttl_spread_s ({self.ttl_spread_s}) must be smaller than ttl_s ({self.ttl_s}).")
+            raise ValueError(f"{label_of(self, 'ttl_spread_s')} ({self.ttl_spread_s:g} s) must be smaller than the "
+                             f"{label_of(self, 'ttl_s')} ({self.ttl_s:g} s).")
         if self.write_rate * self.writing_s > MAX_WRITES:
-            raise ValueError(f"{self.write_rate} keys/s for {self.writing_s:g} s is more than "
-                             f"{MAX_WRITES:,} keys; shorten the run or lower the rate.")
+            raise ValueError(f"{label_of(self, 'write_rate')} {self.write_rate:,} keys/s for {self.writing_s:g} s is "
+                             f"more than {MAX_WRITES:,} keys; shorten the {label_of(self, 'duration_s').lower()} "
+                             f"or {label_of(self, 'write_for_s').lower()}, or lower the rate.")
 
     @property
     def writing_s(self) -> float:
@@ -296,7 +299,41 @@ def steady_window(frame: pd.DataFrame, p: ExpiryParams) -> pd.DataFrame:
     return window if len(window) else frame[frame.keys_in_db > 0]
 
 
-@register("active-expiry", title="How Redis expires keys", params=ExpiryParams, page=PAGE,
+_TIMELINE_MEASURES = {
+    "t_s": measure("Time", "s"), "live": measure("Live keys", "keys"),
+    "expired_present": measure("Expired but still in memory", "keys"),
+    "fraction_stale": measure("Share expired but present", "fraction"), "keys_in_db": measure("Keys in the database", "keys",
+                                                                                                help="DBSIZE: expired keys count until deleted."),
+    "expired_total": measure("Deleted so far", "keys"), "deleted_active": measure("Deleted by the expire cycle", "keys"),
+    "deleted_passive": measure("Deleted on read", "keys"), "written": measure("Keys written", "keys"),
+}
+EXPIRY_MEASURES = {
+    **_TIMELINE_MEASURES,
+    "mean_fraction_stale": measure("Expired but present, mean share", "fraction", headline=True,
+                                   help="Of the keys in memory, the share already expired — averaged while keys "
+                                        "both arrive and expire."),
+    "max_fraction_stale": measure("Expired but present, worst share", "fraction", headline=True),
+    "max_expired_present": measure("Most expired keys in memory at once", "keys", headline=True),
+    "max_keys_in_db": measure("Most keys in the database", "keys"),
+    "predicted_fraction_stale": measure("Predicted share (the 10 % rule)", "fraction", headline=True,
+                                        help="What the loop's stop rule predicts at steady state."),
+    "cursor_stale_share": measure("Expired share where the cursor samples", "fraction"),
+    "writes": measure("Keys written", "keys"),
+    "deleted_active": measure("Deleted by the expire cycle", "keys", headline=True, help="Active expiry."),
+    "deleted_passive": measure("Deleted on read", "keys", headline=True, help="Passive expiry: a read found it expired."),
+    "active_share": measure("Deletions by the expire cycle", "fraction"),
+    "keys_left_at_end": measure("Keys left at the end", "keys"), "slow_cycles": measure("Slow cycles", "cycles"),
+    "fast_cycles": measure("Fast cycles", "cycles"), "loops": measure("Sampling loops", "loops"),
+    "time_cap_hits": measure("Slow cycles stopped by their time limit", "cycles"),
+    "keys_per_loop": measure("Keys sampled per loop", "keys"),
+    "acceptable_stale_pct_effective": measure("Acceptable stale, with the effort", "%"),
+    "slow_budget_loops": measure("Loop budget of a slow cycle", "loops"),
+    "fast_budget_loops": measure("Loop budget of a fast cycle", "loops"),
+    "simulated_in_s": measure("Simulation took", "s", help="Measured wall time of the simulator."),
+}
+
+
+@register("active-expiry", title="How Redis expires keys", params=ExpiryParams, page=PAGE, measures=EXPIRY_MEASURES,
           summary="Simulate the active expire cycle (hz, effort, the 10 % rule): how many expired keys "
                   "still hold memory, and which deletions were active or passive.")
 def run(params: ExpiryParams, *, backend: Any = None, ns: Any = None, log: Any = None, **_: Any) -> Result:
@@ -351,7 +388,9 @@ class RealExpiryParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.write_rate * self.write_for_s > 200_000:
-            raise ValueError("At most 200,000 keys per run: lower the rate or the writing time.")
+            raise ValueError(f"At most 200,000 keys per run: lower the {label_of(self, 'write_rate').lower()} "
+                             f"({self.write_rate:,} keys/s) or {label_of(self, 'write_for_s').lower()} "
+                             f"({self.write_for_s:g} s).")
 
 
 def _sample(client: Any, t: float, written: int) -> dict[str, Any]:
@@ -407,16 +446,37 @@ def watch_real(params: RealExpiryParams, ns: Any = None) -> pd.DataFrame:
     return pd.DataFrame(samples)
 
 
+REAL_EXPIRY_MEASURES = {
+    **_TIMELINE_MEASURES,
+    "written": measure("Keys written", "keys", headline=True),
+    "expired_keys_end": measure("Deleted by the end", "keys", headline=True, help="INFO stats expired_keys."),
+    "expired_share_end": measure("Share deleted by the end", "fraction"),
+    "keys_in_db_end": measure("Keys left at the end", "keys", headline=True, help="DBSIZE after the idle time."),
+    "max_keys_in_db_real": measure("Most keys in memory, real server", "keys", headline=True),
+    "max_keys_in_db_sim": measure("Most keys in memory, simulator", "keys", headline=True),
+    "max_keys_ratio_real_to_sim": measure("Real ÷ simulated, most keys", "×"),
+    "max_used_memory": measure("Peak used memory", "bytes", headline=True, help="INFO memory used_memory, measured."),
+    "expired_stale_perc_end": measure("Server's expired-stale estimate at the end", "%",
+                                      help="INFO stats expired_stale_perc."),
+    "time_cap_reached": measure("Cycles stopped by their time limit", "cycles",
+                                help="INFO stats expired_time_cap_reached_count."),
+    "source": measure("Source", "text"), "used_memory": measure("Used memory", "bytes"),
+    "expired_stale_perc": measure("Expired-stale estimate", "%"),
+}
+
+
 @register("active-expiry-real", title="Watch a real server expire keys", params=RealExpiryParams, page=PAGE,
+          measures=REAL_EXPIRY_MEASURES,
           summary="Write keys with a 1 s TTL into a private server for 4 s, then idle 3 s with no reads: "
                   "DBSIZE and expired_keys against the simulator.")
 def run_real(params: RealExpiryParams, *, backend: Any = None, ns: Any = None, log: Any = None,
              **_: Any) -> Result:
     real = watch_real(params, ns)
+    end_s = params.write_for_s + params.idle_s
     sim_params = ExpiryParams(write_rate=params.write_rate, ttl_s=float(params.ttl_s), hz=params.hz,
-                              effort=params.effort, duration_s=params.write_for_s + params.idle_s,
-                              write_for_s=params.write_for_s)
+                              effort=params.effort, duration_s=max(1.0, end_s), write_for_s=params.write_for_s)
     sim, _ = simulate(sim_params)
+    sim = sim[sim.t_s <= end_s + 1e-9]  # the simulator runs at least 1 s; compare the same span
     comparison = pd.concat([real.assign(source="real")[["t_s", "source", "keys_in_db", "expired_total"]],
                             sim.assign(source="simulated")[["t_s", "source", "keys_in_db", "expired_total"]]],
                            ignore_index=True)

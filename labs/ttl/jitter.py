@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import Namespace, check_ttl, new_session_id
 
 LAB = "ttl-cost"
@@ -88,9 +89,26 @@ def jitter_needed(keys: int, ttl_s: int, target_peak_per_s: int, seed: int, max_
     return hi
 
 
+JITTER_MEASURES = {
+    "keys": measure("Keys written at once", "keys"),
+    "peak_no_jitter": measure("Peak without jitter", "misses/s", headline=True,
+                              help="Database misses in the busiest second when every TTL is the same."),
+    "peak_with_jitter": measure("Peak with jitter", "misses/s", headline=True, help="The busiest second of this draw."),
+    "peak_reduction": measure("Peak cut by", "×", headline=True, help="Peak without jitter ÷ peak with jitter."),
+    "spread_s": measure("Seconds with expirations", "s", help="How many distinct seconds the expirations fell in."),
+    "jitter_needed_s": measure("Jitter needed for the target", "s", headline=True,
+                               help="The smallest jitter whose simulated peak stays under the target (−1: none)."),
+    "jitter_lower_bound_s": measure("Jitter needed at the least", "s", headline=True,
+                                    help="⌈keys ÷ target⌉ − 1: fewer seconds cannot hold the keys at the target rate."),
+    "target_peak_per_s": measure("Target peak", "misses/s"),
+    "second": measure("Second after the write", "s"), "strategy": measure("Strategy", "text"),
+    "expirations": measure("Expirations", "keys"), "db_misses": measure("Database misses", "misses"),
+}
+
+
 @register("expiry-jitter", title="Synchronized expiry and jitter",
           summary="10,000 keys written together expire in the same second; random jitter on the TTL spreads them.",
-          params=JitterParams, page=PAGE)
+          params=JitterParams, page=PAGE, measures=JITTER_MEASURES)
 def run(params: JitterParams, *, backend: Any = None, ns: Any = None, log: Any = None,
         on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """SIMULATED on a virtual clock: every key is written at t = 0, hot keys are re-read as they expire."""

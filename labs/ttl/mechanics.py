@@ -26,6 +26,7 @@ import pandas as pd
 import redis
 
 from labs.core.experiment import check_ranges, knob, register
+from labs.core.measures import measure
 from labs.core.namespace import DEFAULT_TTL_S
 from labs.core.recipe import run_recipe, supports
 
@@ -93,7 +94,31 @@ def _steps(key: str, now: int) -> list[tuple[str, tuple, str, bool]]:
     ]
 
 
+_STEP_WORDS = {"set_ex_100": "SET … EX 100", "gt_50": "EXPIRE 50 GT", "gt_200": "EXPIRE 200 GT",
+               "lt_10": "EXPIRE 10 LT", "nx_300_with_ttl": "EXPIRE 300 NX on a key with a TTL", "persist": "PERSIST",
+               "nx_300": "EXPIRE 300 NX", "xx_30": "EXPIRE 30 XX", "expireat_120": "EXPIREAT now + 120",
+               "plain_set": "a plain SET"}
+MECHANICS_MEASURES = {
+    **{f"ttl_after_{step}": measure(f"TTL after {words}", help="The TTL reply: -1 = no expiry.")
+       for step, words in _STEP_WORDS.items()},
+    **{f"reply_{step}": measure(f"Reply to {words}", help="1 = applied, 0 = refused.") for step, words in _STEP_WORDS.items()},
+    **{f"supported_{step}": measure(f"{words[:1].upper()}{words[1:]} supported", "yes/no")
+       for step, words in _STEP_WORDS.items()},
+    "options_supported": measure("EXPIRE NX/XX/GT/LT supported", "yes/no", headline=True, help="Since Redis 7.0."),
+    "hash_ttl_s": measure("TTL of the whole hash", "s", headline=True),
+    "hexpire_supported": measure("HEXPIRE supported", "yes/no", headline=True, help="Redis 7.4+, Valkey 9.0+."),
+    "httl_f": measure("TTL of field f", "s", headline=True, help="HTTL: the field's own lease."),
+    "httl_g": measure("TTL reply of field g", help="HTTL: -1 = this field has no TTL of its own."),
+    "ttl_at_end": measure("TTL of the key at the end", "s", headline=True,
+                          help="The lab gives every key a lease back after the plain SET."),
+    "step": measure("Step", "text"), "command": measure("Command", "text"), "reply": measure("Reply", "text"),
+    "ttl_s": measure("TTL after it", "s"), "pttl_ms": measure("PTTL after it", "ms"),
+    "supported": measure("Supported here", "yes/no"), "redis.io says": measure("What redis.io says", "text"),
+}
+
+
 @register("ttl-mechanics", title="TTL commands, live", params=TTLMechanicsParams, page=PAGE,
+          measures=MECHANICS_MEASURES,
           summary="EXPIRE with GT/LT/NX/XX, PERSIST, EXPIREAT, a plain SET that drops the TTL, and per-field "
                   "HEXPIRE on a hash: the TTL after each step.")
 def run(params: TTLMechanicsParams, *, backend: Any = None, ns: Any = None, log: Any = None, **_: Any):

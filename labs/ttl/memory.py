@@ -20,7 +20,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.core.servers import BINARY_CHOICES as BINARIES
 
 PAGE = "app_pages/ttl_cost.py"
@@ -178,12 +179,37 @@ class CalibrationParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.key_bytes < len(str(self.keys)) + 1:
-            raise ValueError(f"key_bytes must be at least {len(str(self.keys)) + 1} to name {self.keys:,} keys.")
+            raise ValueError(f"{label_of(self, 'key_bytes')} must be at least {len(str(self.keys)) + 1} bytes to name "
+                             f"{self.keys:,} {label_of(self, 'keys').lower()}.")
+
+
+CALIBRATION_MEASURES = {
+    "per_key_bytes": measure("Fixed overhead per key", "bytes", headline=True,
+                             help="The fitted intercept minus the key name: what a key costs beyond its name and "
+                                  "value (the table's bytes per key are the whole key)."),
+    "ttl_entry_bytes": measure("Extra for a TTL", "bytes", headline=True,
+                               help="Measured: the same keys with SET … EX, minus without."),
+    "per_value_byte": measure("Memory per value byte", "bytes", headline=True, fmt=",.3f",
+                              help="The fitted slope (allocator size classes make it differ from 1)."),
+    "error_no_ttl_pct": measure("Fitted model's error, no TTL", "%", headline=True, help="In-sample."),
+    "error_ttl_pct": measure("Fitted model's error, with TTL", "%", help="In-sample."),
+    "stored_model_error_no_ttl_pct": measure("Stored model's error, no TTL", "%", headline=True,
+                                             help="The model the planner uses, against this fresh measurement."),
+    "stored_model_error_ttl_pct": measure("Stored model's error, with TTL", "%"),
+    "server_name": measure("Server", "text", headline=True), "server_version": measure("Server version", "text"),
+    "allocator": measure("Memory allocator", "text"),
+    "keys": measure("Keys written", "keys"), "key_bytes": measure("Key name", "bytes"),
+    "value_bytes": measure("Value", "bytes"), "ttl": measure("With a TTL", "yes/no"),
+    "measured_bytes_per_key": measure("Measured per key, whole key", "bytes/key",
+                                      help="used_memory growth ÷ keys: overhead + name + value (+ TTL)."),
+    "modelled_bytes_per_key": measure("Modelled per key, whole key", "bytes/key"),
+    "error_pct": measure("Model error", "%"), "server": measure("Server", "text"),
+}
 
 
 @register("memory-calibration", title="Calibrate the memory model",
           summary="Write 100,000 keys with and without a TTL on a private server and fit bytes per key.",
-          params=CalibrationParams, page=PAGE)
+          params=CalibrationParams, page=PAGE, measures=CALIBRATION_MEASURES)
 def run_calibration(params: CalibrationParams, *, backend: Any = None, ns: Any = None, log: Any = None,
                     on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     """MEASURED on a private server this experiment starts and stops (never a shared one: it FLUSHALLs)."""

@@ -74,5 +74,5 @@ def test_experiments_run_from_the_tab(at):
         [b for b in at.button if b.label == label][0].click().run()
         assert not at.exception, [e.value for e in at.exception]
     m = _metrics(at)
-    assert m["same context every turn"] == "yes"
-    assert m["rpush refreshed ttl"] == "no" and m["add message refreshed ttl"] == "yes"
+    assert m["Same context from both"] == "yes"
+    assert m["RPUSH renewed the lease"] == "no" and m["RPUSH + LTRIM + EXPIRE renewed the lease"] == "yes"

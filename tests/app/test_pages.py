@@ -1,12 +1,51 @@
-"""AppTest: every registered page renders with no exception, on the sandbox and on the embedded server."""
+"""AppTest: every registered page renders with no exception, on the sandbox and on the embedded server;
+every Run button of every page and tab runs with its defaults, and afterwards no metric tile and no table
+header on the page reads like an identifier (issue 15: "update reply bytes json", ``db_recomputes``)."""
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from labs import load_all
 from ui.catalog import ROOT, available
 
 PAGES = [entry.file for entry in available()]
+
+
+def _field_names() -> set[str]:
+    """Every metric key and table column an experiment declares, as a lazy label would print it."""
+    names = set()
+    for exp in load_all().values():
+        for key in exp.measures:
+            if "*" not in key:
+                names.add(key.replace("_", " "))
+    return names
+
+
+FIELD_NAMES = _field_names() | {"command", "reply", "latency", "hit ratio", "ttl s", "pttl ms"}
+CAMEL = re.compile(r"\b[a-z]+[A-Z]\w*")  # camelCase; "GiB" and "RedisVL" are words
+
+
+def identifier_like(label: str) -> bool:
+    """``snake_case``, ``camelCase``, or a field name with ``_`` turned into spaces ("db queries")."""
+    text = label.strip()
+    return "_" in text or bool(CAMEL.search(text)) or text in FIELD_NAMES
+
+
+def shown_labels(at: AppTest) -> list[str]:
+    """Every metric tile's label and every table header on the page, as the learner reads them."""
+    labels = [m.label for m in at.metric]
+    for frame in at.dataframe:
+        config = json.loads(frame.proto.columns or "{}")
+        for column in frame.value.columns:
+            entry = config.get(str(column), {})
+            if not entry.get("hidden"):
+                labels.append(entry.get("label") or str(column))
+    return labels
+
 
 
 def _app(monkeypatch, backend: str) -> AppTest:
@@ -93,15 +132,19 @@ def test_a_corrupt_database_file_is_rebuilt_with_a_message(monkeypatch, tmp_path
 @pytest.mark.parametrize("backend", ["sandbox", "embedded"])
 @pytest.mark.parametrize("page", PAGES)
 def test_every_run_button_on_every_page_runs_cleanly(monkeypatch, backend, page):
-    """Each experiment form runs with its defaults: no exception and no error message on a healthy backend."""
+    """Each experiment form (every tab: AppTest renders them all) runs with its defaults: no exception, no
+    error message on a healthy backend, and every number on the page is labelled in words."""
     at = _app(monkeypatch, backend).run()
     at.switch_page(page).run()
-    labels = [b.label for b in at.button if b.label.startswith("Run")]
-    for label in labels:
-        [b for b in at.button if b.label == label][0].click().run()
-        assert not at.exception, (label, [e.value for e in at.exception])
-        assert not at.error, (label, [e.value for e in at.error])
-    assert labels, f"{page} has no experiment to run"
+    count = len([b for b in at.button if b.label.startswith("Run")])
+    for i in range(count):  # by position: two forms may share a label
+        button = [b for b in at.button if b.label.startswith("Run")][i]
+        button.click().run()
+        assert not at.exception, (button.label, [e.value for e in at.exception])
+        assert not at.error, (button.label, [e.value for e in at.error])
+    assert count, f"{page} has no experiment to run"
+    odd = sorted({label for label in shown_labels(at) if identifier_like(label)})
+    assert not odd, f"{page}: labels that read like identifiers: {odd}"
 
 
 @pytest.mark.parametrize("page", PAGES)

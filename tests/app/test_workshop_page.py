@@ -167,7 +167,7 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
                      "hide": "eviction-compare.capacity"}
     first, metrics = _run_preset(monkeypatch, query)
     assert not [n for n in first.number_input if n.key == "recipe_eviction-compare_capacity"]
-    assert "capacity = 1100" in _texts(first, "caption")
+    assert "Capacity = 1,100" in _texts(first, "caption")
     assert first.number_input(key="recipe_eviction-compare_seed").value == 3
     second, again = _run_preset(monkeypatch, query)
     assert again == metrics
@@ -185,7 +185,7 @@ def test_a_url_preset_reproduces_the_params_and_metrics_in_a_new_session(monkeyp
 def test_a_bad_value_in_a_link_is_ignored_with_a_message(monkeypatch):
     at, metrics = _run_preset(monkeypatch, {"recipe_eviction-compare_capacity": "lots",
                                             "hide": "eviction-compare.capacity"})
-    assert "capacity must be a whole number" in _texts(at, "warning")
+    assert "Capacity must be a whole number" in _texts(at, "warning")
     from labs.core.backends import open_sandbox
 
     exp = load_all()["eviction-compare"]

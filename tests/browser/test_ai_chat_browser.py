@@ -76,10 +76,12 @@ def test_chat_updates_the_context_and_the_experiments_run(apps, page, backend):
         rerun_after(page, button.click)
         assert_healthy(page, f"{where} after 'Run: {title}'")
     panel = open_tab(page, TAB, where)
-    assert metric(panel, "same context every turn") == "yes"
-    assert metric(panel, "rpush refreshed ttl") == "no"
-    assert metric(panel, "add message refreshed ttl") == "yes"
-    assert metric(panel, "llen without ltrim") == "120"
+    assert metric(panel, "Same context from both") == "yes"
+    assert metric(panel, "RPUSH renewed the lease") == "no"
+    assert metric(panel, "RPUSH + LTRIM + EXPIRE renewed the lease") == "yes"
+    with_ltrim, without = (int(metric(panel, f"Tokens sent on the last turn, {w}").split()[0].replace(",", ""))
+                           for w in ("with LTRIM", "without"))
+    assert without > 3 * with_ltrim  # 120 messages sent against 20
     expect(panel.locator('[data-testid="stPlotlyChart"]')).not_to_have_count(0)
     wait_charts(page)
     full_screenshot(page, SCREENSHOTS / f"{backend}-ai-chat.png")

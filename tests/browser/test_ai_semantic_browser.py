@@ -63,7 +63,8 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
 
     panel = open_tab(page, "Semantic cache", where)
     _click(page, panel, "Run: A query stream", where)
-    assert 0 < float(_metric(panel, "hit rate")) <= 1
+    hit_rate = _metric(panel, "Hit rate")
+    assert hit_rate.endswith(" %") and 0 < float(hit_rate.split()[0]) <= 100
     answered = "server FLAT index" if backend == "embedded" else "numpy exact KNN"
     expect(panel.get_by_text(re.compile(f"answered by the {answered}"))).to_be_visible(timeout=30_000)
     wait_charts(page)
@@ -71,7 +72,7 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
 
     panel = open_tab(page, "Threshold evaluation", where)
     _click(page, panel, "Run: Threshold evaluation", where)
-    assert float(_metric(panel, "enable vs disable 2fa")) == pytest.approx(0.88, abs=0.02)
+    assert 0 < float(_metric(panel, "Recommended threshold (similarity)")) < 1
     before = _metric(panel, "= cosine distance (RedisVL)")
     thumb = panel.get_by_role("slider").first
     thumb.scroll_into_view_if_needed()

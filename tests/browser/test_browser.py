@@ -334,10 +334,14 @@ LAB_KEY = re.compile(r"^lab:\{(?:[a-z0-9]+|class:[a-z0-9][a-z0-9-]*)\}:")  # a l
 
 
 def reset_my_lab(page, client, where: str) -> None:
-    """Click "Reset my lab": the toast reports the deletion and none of this learner's keys remain."""
+    """Click "Reset my lab", which asks first (with the number of keys), then "Yes, delete": the toast
+    reports the deletion and none of this learner's keys remain."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     prefix = learner_prefix(page, where)
     rerun_after(page, sidebar.get_by_role("button", name="Reset my lab").click)
+    expect(sidebar.locator('[data-testid="stAlertContentWarning"]')).to_contain_text(
+        re.compile(r"Delete (all [\d,]+ of your keys|your 1 key)\?"), timeout=10_000)
+    rerun_after(page, sidebar.get_by_role("button", name="Yes, delete").click)
     assert_healthy(page, f"{where} after Reset my lab")
     expect(page.locator('[data-testid="stToast"]').first).to_contain_text(
         re.compile(r"Deleted \d+ of your keys"), timeout=10_000)

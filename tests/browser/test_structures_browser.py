@@ -39,30 +39,30 @@ OWN_TEST_TABS = ("Memory by encoding", "Console", "Check yourself")  # screensho
 
 
 def _ttl_1_to_60(value: str) -> bool:
-    return re.fullmatch(r"-?\d+", value) is not None and 1 <= int(value) <= 60
+    return re.fullmatch(r"\d+ s", value) is not None and 1 <= int(value.split()[0]) <= 60
 
 
 # recipe title -> {metric label: expected text, or a predicate on it}
 EXPECTED_METRICS = {
-    "Cache an API response as JSON": {"ttl s": _ttl_1_to_60, "missing key ttl": "-2"},
-    "Chat history: keep the last N": {"length": "20"},
-    "A sliding-window rate limiter": {"first rejected at request": "11"},
+    "Cache an API response as JSON": {"TTL right after the SET": _ttl_1_to_60, "TTL of a key that does not exist": "-2"},
+    "Chat history: keep the last N": {"Messages kept": "20 messages"},
+    "A sliding-window rate limiter": {"First rejected request": "11"},
 }
 
 # The metrics shown after one recipe's form, up to the next divider or form (other recipes reuse labels
 # such as "ttl s", so a page-wide filter by label would be ambiguous).
 _RECIPE_METRICS_JS = """(panel, title) => {
   const wanted = 'Run: ' + title;
-  const button = [...panel.querySelectorAll('[data-testid="stForm"] button')]
+  const button = [...panel.querySelectorAll('[class*="__form"] button')]
     .find(b => b.innerText.trim().split('\\n').pop().trim() === wanted);
   if (!button) return null;
   const block = panel.querySelector('[data-testid="stVerticalBlock"]');
-  let node = button.closest('[data-testid="stForm"]');
+  let node = button.closest('[class*="__form"]');
   while (node && node.parentElement !== block) node = node.parentElement;
   if (!node) return null;
   const out = {};
   for (let s = node.nextElementSibling; s; s = s.nextElementSibling) {
-    if (s.querySelector('hr, [data-testid="stForm"]')) break;
+    if (s.querySelector('hr, [class*="__form"]')) break;
     for (const m of s.querySelectorAll('[data-testid="stMetric"]')) {
       const label = m.querySelector('[data-testid="stMetricLabel"]');
       const value = m.querySelector('[data-testid="stMetricValue"]');
@@ -216,11 +216,11 @@ def test_memory_by_encoding_embedded(structures):
     expect(chart.first).to_be_visible(timeout=15_000)
     expect(chart.first.locator(".main-svg").first).to_be_visible(timeout=15_000)
     rows = dataframe_rows(panel.locator('[data-testid="stDataFrame"]').last)
-    hashes = [r for r in rows if r.get("structure") == "hash"]
+    hashes = [r for r in rows if r.get("Structure") == "hash"]
     assert hashes, f"{where}: no 'hash' row in the thresholds table: {rows}"
-    assert hashes[0].get("observed_conversion") == "513", f"{where}: hash row {hashes[0]}"
-    assert hashes[0].get("configured") == "512", f"{where}: hash row {hashes[0]}"
-    assert recipe_metrics(panel, "Memory by encoding").get("hash conversion at") == "513"
+    assert hashes[0].get("Observed conversion at (elements)") == "513", f"{where}: hash row {hashes[0]}"
+    assert hashes[0].get("Configured limit") == "512", f"{where}: hash row {hashes[0]}"
+    assert recipe_metrics(panel, "Memory by encoding").get("First conversion, hash") == "513 elements"
     screenshot(page, "embedded", "Memory by encoding")
     assert_clean_log(app)
 

@@ -53,8 +53,8 @@ def _click(page, name: str) -> None:
 def test_preset_link_challenge_progress_and_instructor_dashboard(workshop_app, page):
     open_page(page, workshop_app.url(PRESET))
     panel = open_tab(page, "LFU counter", "eviction preset")
-    expect(panel.get_by_text("Set by your instructor's link: lfu-log-factor = 30.0")).to_be_visible()
-    expect(panel.get_by_label("Lfu-log-factor")).to_have_count(0)              # the hidden control is not there
+    expect(panel.get_by_text("Set by your instructor's link: lfu-log-factor = 30")).to_be_visible()
+    expect(panel.get_by_label("lfu-log-factor")).to_have_count(0)              # the hidden control is not there
     button = panel.get_by_role("button", name="Run: The LFU counter playground")
     rerun_after(page, button.click)
     assert_healthy(page, "eviction after the preset run")

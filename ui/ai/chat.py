@@ -19,6 +19,7 @@ from labs.ai import chat
 from labs.core.backends import Backend, BackendError, classify_error
 from labs.core.experiment import Result
 from ui.recipes import recipe
+from ui.results import result_table
 from ui.session import namespace
 from ui.widgets import lesson
 
@@ -111,7 +112,7 @@ def context_chart(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.line_chart(result.frames["latency"], "turn", "ms", "source", x_title="turn",
                                       y_title="load the context (ms)"), width="stretch")
     with st.expander("Per turn"):
-        st.dataframe(result.frames["per_turn"], hide_index=True, width="stretch")
+        result_table(result, "per_turn")
 
 
 def ltrim_charts(result: Result, _params: Any) -> None:
@@ -137,7 +138,7 @@ def expire_chart(result: Result, params: Any) -> None:
     st.plotly_chart(charts.line_chart(result.frames["timeline"], "day", "gb", "variant", x_title="day",
                                       y_title="RAM held by conversations (GB)"), width="stretch")
     with st.expander("Nodes (illustrative prices)"):
-        st.dataframe(result.frames["nodes"].drop(columns=["source"]), hide_index=True, width="stretch")
+        result_table(result, "nodes", columns=[c for c in result.frames["nodes"].columns if c != "source"])
 
 
 def ttl_steps(result: Result, _params: Any) -> None:
@@ -145,7 +146,7 @@ def ttl_steps(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.compare_bars(steps.assign(step=[f"{i + 1}. {s}" for i, s in enumerate(steps.step)]),
                                         "step", "lease_used_ms", y_title="lease used up: TTL − PTTL (ms)"),
                     width="stretch")
-    st.dataframe(steps, hide_index=True, width="stretch")
+    result_table(result, "steps")
 
 
 def render(backend: Backend) -> None:

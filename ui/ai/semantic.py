@@ -24,6 +24,7 @@ from labs.ai.semantic.guard import contrast_guard
 from labs.ai.semantic.store import INDEXES, NumpyIndex, SemanticCache
 from ui.preload import loading, start_model_load
 from ui.recipes import recipe, show_metrics
+from ui.results import result_table, table
 from ui.session import namespace
 from ui.widgets import lesson
 
@@ -107,14 +108,14 @@ def _stream_view(result: Result, _params: Any) -> None:
                                         y_title="LLM $ spent so far (simulated)"), width="stretch")
     right.plotly_chart(charts.latency_ecdf(result.frames["latency"], "ms", "setup", x_title="time per question (ms)"),
                        width="stretch")
-    st.dataframe(result.frames["by_kind"], hide_index=True, width="stretch")
+    result_table(result, "by_kind")
     frame = result.frames["queries"]
     wrong = frame[frame.outcome == "hit, WRONG answer"]
     if len(wrong):
         st.markdown("**Wrong answers served** — the cached question was close enough, but meant something else:")
-        st.dataframe(wrong[["question", "nearest", "similarity", "tenant"]], hide_index=True, width="stretch")
+        table(wrong, result.measures, columns=["question", "nearest", "similarity", "tenant"])
     with st.expander("Every question of the stream"):
-        st.dataframe(frame, hide_index=True, width="stretch")
+        result_table(result, "queries")
 
 
 # --------------------------------------------------------------------------- tab 2: evaluation
@@ -137,13 +138,11 @@ def evaluation_tab(backend: Backend) -> None:
 
 
 def _evaluation_view(result: Result, _params: Any) -> None:
-    scored, swept, table = result.frames["scored"], result.frames["sweep"], result.frames["table"]
+    scored, swept = result.frames["scored"], result.frames["sweep"]
     rec = float(result.metrics["recommended_threshold"])
     st.markdown("**The threshold table** (test split, never used to choose a threshold)")
-    shown = table.assign(precision=table.precision.round(3), hit_rate=table.hit_rate.round(3),
-                         distance=table.distance.round(2))
-    st.dataframe(shown[["setting", "threshold", "distance", "guard", "kind", "queries", "hit_rate", "right_hits",
-                        "wrong_answers", "precision"]], hide_index=True, width="stretch")
+    result_table(result, "table", columns=["setting", "threshold", "distance", "guard", "kind", "queries", "hit_rate",
+                                           "right_hits", "wrong_answers", "precision"])
     st.markdown("**Move the threshold** — everything below redraws from the stored scores, nothing is re-embedded.")
     sim = threshold_slider("semantic_eval_threshold", rec)
     guard = st.radio("Guard", evaluate.GUARDS, index=3, horizontal=True, key="semantic_eval_guard",
@@ -154,22 +153,21 @@ def _evaluation_view(result: Result, _params: Any) -> None:
                   if k in ("hit_rate", "precision", "wrong_answers", "f1")},
                  {"hit_rate": "hit rate (test)", "precision": "precision (test)",
                   "wrong_answers": "wrong answers (test)", "f1": "F1 (test)"})
-    st.dataframe(evaluate.by_kind(test, sim, guard), hide_index=True, width="stretch")
+    table(evaluate.by_kind(test, sim, guard), result.measures)
     left, right = st.columns(2)
     left.plotly_chart(charts.similarity_histogram(scored, sim), width="stretch")
     part = swept[(swept.split == "test") & (swept.guard == guard)]
-    right.plotly_chart(charts.threshold_sweep(part, {"seed 0.95": evaluate.SEED_THRESHOLD,
+    right.plotly_chart(charts.threshold_sweep(part, {"tutorial's 0.95": evaluate.SEED_THRESHOLD,
                                                      f"recommended {rec:.2f}": rec}), width="stretch")
     st.markdown("**Precision at the same hit rate** (test split, every threshold): a guard is worth having "
                 "when its line sits above the others.")
     st.plotly_chart(charts.precision_vs_hit_rate(swept[swept.split == "test"]), width="stretch")
-    st.dataframe(result.frames["same_hit_rate"].round(3), hide_index=True, width="stretch")
+    result_table(result, "same_hit_rate")
     st.markdown("**A day of traffic** (the mix above; test-split rates; LLM price and latency simulated)")
     st.plotly_chart(charts.savings_vs_wrong(result.frames["economics"]), width="stretch")
     hard = test[test.kind == "hard_negative"].sort_values("similarity", ascending=False)
     st.markdown("**The hardest negatives** — closest to a cached question that means something else:")
-    st.dataframe(hard[["question", "nearest", "similarity", "guard_reason"]].head(15), hide_index=True,
-                 width="stretch")
+    table(hard.head(15), result.measures, columns=["question", "nearest", "similarity", "guard_reason"])
 
 
 # --------------------------------------------------------------------------- tab 3: try it
@@ -286,13 +284,13 @@ def _show_answer(shown: dict) -> None:
         kind = "simulated" if llm.simulated else "measured"
         cols[2].metric(f"LLM ({kind})", f"{llm.latency_ms:,.0f} ms")
         cols[3].metric(f"Cost ({'simulated' if llm.simulated else 'reported usage'})", f"${llm.cost_usd:.5f}")
-    neighbours = pd.DataFrame([{"cached question": n.prompt, "tenant": n.tenant, "similarity": round(n.similarity, 3),
-                                "distance": round(n.distance, 3), "answer": n.answer} for n in look.neighbours])
+    neighbours = pd.DataFrame([{"Cached question": n.prompt, "Tenant": n.tenant, "Similarity": round(n.similarity, 3),
+                                "Cosine distance": round(n.distance, 3), "Answer": n.answer} for n in look.neighbours])
     st.markdown(f"**Nearest entries of {look.tenant}** (threshold {look.threshold:.2f} similarity) — answered by the "
                 f"**{shown['index']}** on {shown['backend']}")
     if shown.get("why"):
         st.caption(shown["why"])
     st.dataframe(neighbours, hide_index=True, width="stretch")
     with st.expander(f"The entry in Redis: HGETALL {shown['key']} (TTL {shown['ttl']} s)", icon=":material/terminal:"):
-        st.dataframe(pd.DataFrame(list(shown["entry"].items()), columns=["field", "value"]), hide_index=True,
+        st.dataframe(pd.DataFrame(list(shown["entry"].items()), columns=["Field", "Value"]), hide_index=True,
                      width="stretch")

@@ -69,16 +69,20 @@ class StreamParams:
 
 
 def _pick_stream(faq: pd.DataFrame, p: StreamParams, rng: random.Random) -> list[tuple[str, str, dict]]:
-    """(tenant, kind, row) per query; a repeat re-asks an earlier question of the same tenant."""
+    """(tenant, kind, row) per query; a repeat re-asks an earlier question of the same tenant.
+
+    The stream holds exactly the mix the form states (40 % repeats of 100 queries are 40 repeats), in a
+    seeded random order."""
     pools = {k: faq[faq.kind == k].to_dict("records") for k in ("canonical", "paraphrase", "hard_negative", "unrelated")}
-    mix = evaluate.StreamMix(p.repeat_rate, p.paraphrase_rate, p.hard_negative_rate)
-    shares = [("repeat", mix.repeat_rate), ("paraphrase", mix.paraphrase_rate),
-              ("hard_negative", mix.hard_negative_rate), ("unrelated", mix.unrelated_rate)]
+    bounds = [round(p.queries * share) for share in
+              (p.repeat_rate, p.repeat_rate + p.paraphrase_rate, p.repeat_rate + p.paraphrase_rate + p.hard_negative_rate)]
+    counts = np.diff([0, *bounds, p.queries])
+    kinds = [k for k, n in zip(("repeat", "paraphrase", "hard_negative", "unrelated"), counts) for _ in range(n)]
+    rng.shuffle(kinds)
     asked: dict[str, list[dict]] = {}
     out = []
-    for _ in range(p.queries):
+    for kind in kinds:
         tenant = f"tenant-{rng.randrange(p.tenants) + 1}"
-        kind = rng.choices([k for k, _ in shares], weights=[w for _, w in shares])[0]
         if kind == "repeat":
             row = rng.choice(asked.get(tenant) or pools["canonical"])
         else:
@@ -242,7 +246,7 @@ def run_threshold(params: ThresholdParams, *, backend: Any = None, ns: Namespace
     rec, rec_both = evaluate.recommend(swept, "none"), evaluate.recommend(swept, both)
     same_hit_rate = evaluate.precision_at_hit_rates(swept)
     test = scored[scored.split == "test"]
-    settings = [("the seed's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
+    settings = [("the tutorial's 0.95", evaluate.SEED_THRESHOLD, "none"), ("recommended", rec, "none"),
                 ("recommended + contrast words", rec, "contrast words"),
                 ("recommended + domain filter", rec, "domain filter"),
                 ("recommended + both guards", rec, both), ("re-chosen with both guards", rec_both, both)]

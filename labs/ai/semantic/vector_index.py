@@ -141,7 +141,8 @@ def _timed_search(index: ServerIndex, queries: np.ndarray, ef: int | None = None
               "load_s": measure("Time to write and index every entry", "s", help="HSET in pipelines of 1,000; "
                                 "both indexes update on every write."),
               "entries": measure("Cached entries", "entries"), "queries": measure("Queries asked", "queries"),
-              "ef_runtime": measure("HNSW candidates per search (EF_RUNTIME)", "", help="Candidates HNSW keeps while searching."),
+              "ef_runtime": measure("HNSW candidates per search", "",
+                                    help="EF_RUNTIME: the candidates HNSW keeps while searching."),
               "recall@1": measure("HNSW recall@1", "fraction"), "recall@5": measure("HNSW recall@5", "fraction"),
               "p50_ms": measure("HNSW search, median", "ms"), "p95_ms": measure("HNSW search, 95th percentile", "ms"),
               "index": measure("Index", "text"), "memory_mb": measure("Memory", "MB"),

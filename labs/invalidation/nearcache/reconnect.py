@@ -93,6 +93,9 @@ def through_a_drop(reader: Any, writer: Any, key: str, now: list[float], p: Reco
                   "Stale for — no flush on reconnect", "s", headline=True,
                   help="Virtual time from the drop to the first fresh read: the TTL backstop is the only bound."),
               "flushes on reconnect: stale reads": measure("Stale reads — flush on reconnect", "reads", headline=True),
+              "flushes on reconnect: stale for": measure(
+                  "Stale for — flush on reconnect", "s",
+                  help="Virtual time from the drop to the first fresh read (0 when no read was stale)."),
               "reader": measure("Reader", "text"), "t_s": measure("Time after the drop (virtual)", "s"),
               "value": measure("Value served", "text"), "answered_by": measure("Answered by", "text"),
               "stale": measure("Stale", "yes/no"), "reconnects": measure("Reconnects", "count"),

@@ -7,9 +7,11 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import redis
 
 from labs.core.backends import open_backend_for
-from labs.core.experiment import Result, check_ranges, knob, register
+from labs.core.experiment import Result, check_ranges, knob, label_of, register
+from labs.core.measures import measure
 from labs.core.namespace import Namespace, new_session_id
 from labs.invalidation.stampede.real import run_real
 from labs.invalidation.stampede.simulate import SIM_STRATEGIES, SimSpec, simulate, summarize, timeline
@@ -41,13 +43,40 @@ class StampedeSimParams:
     def __post_init__(self) -> None:
         check_ranges(self)
         if self.rate_per_s * self.duration_s > 2_000_000:
-            raise ValueError("rate × duration is over 2,000,000 requests: lower the rate or the duration.")
+            raise ValueError(f"{label_of(self, 'rate_per_s')} × {label_of(self, 'duration_s')} is over 2,000,000 "
+                             f"requests: lower the {label_of(self, 'rate_per_s').lower()} or the "
+                             f"{label_of(self, 'duration_s').lower()}.")
+
+
+_SUMMARY = {
+    "strategy": measure("Strategy", "text"), "requests": measure("Requests", "requests"),
+    "reads": measure("Reads", "reads"),
+    "db_recomputes": measure("Database recomputes", "recomputes", help="Times the value was rebuilt on the database."),
+    "expiries": measure("Expiries", "expiries"),
+    "recomputes_per_expiry": measure("Recomputes per expiry", "recomputes", fmt=",.1f"),
+    "peak_recomputes_per_s": measure("Peak recomputes per second", "recomputes/s"),
+    "max_concurrent_recomputes": measure("Most recomputes at once", "recomputes"),
+    "misses": measure("Misses", "misses", help="Reads that found no value and had to wait."),
+    "stale_reads": measure("Stale reads served", "reads"), "early_refreshes": measure("Early refreshes", "recomputes"),
+    "latency_p50_ms": measure("Wait, median", "ms"), "latency_p99_ms": measure("Wait, 99th percentile", "ms"),
+    "latency_max_ms": measure("Wait, longest", "ms"),
+    "*: DB recomputes": measure("Database recomputes — {0}", "recomputes", headline=True),
+}
+SIM_MEASURES = {
+    **_SUMMARY,
+    "expected recomputes per expiry, no protection (1 + rate×D/keys)": measure(
+        "Expected recomputes per expiry, no protection", "recomputes", fmt=",.1f",
+        help="1 + rate × D ÷ keys: every reader during the recompute time D misses too."),
+    "none: recomputes per expiry": measure("Recomputes per expiry, no protection", "recomputes", fmt=",.1f"),
+    "XFetch: misses": measure("Misses with XFetch", "misses", help="0 when one reader always refreshes early."),
+    "t_s": measure("Time", "s", help="On the virtual clock."), "recomputes_per_s": measure("Recomputes", "recomputes/s"),
+}
 
 
 @register("stampede-sim", title="Stampede on a virtual clock",
           summary="A hot key expires under load: database recomputes, latency and stale reads for no protection, "
                   "TTL jitter, a single-flight lock, XFetch and stale-while-revalidate.",
-          params=StampedeSimParams, page=PAGE)
+          params=StampedeSimParams, page=PAGE, measures=SIM_MEASURES)
 def run_sim(params: StampedeSimParams, *, backend: Any = None, ns: Any = None, log: Any = None,
             on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     spec = SimSpec(rate_per_s=params.rate_per_s, recompute_s=params.recompute_ms / 1000, ttl_s=params.ttl_s,
@@ -73,9 +102,14 @@ def run_sim(params: StampedeSimParams, *, backend: Any = None, ns: Any = None, l
     return Result(metrics, {"summary": summary, "timeline": pd.concat(lines, ignore_index=True)}, notes)
 
 
+MAX_THREADS = 100  # redis-py's default connection pool: one connection per reading thread
+
+
 @dataclass(frozen=True)
 class StampedeRealParams:
-    threads: int = knob(50, min=2, max=200, label="threads N", help="Concurrent readers of the hot key.")
+    threads: int = knob(50, min=2, max=MAX_THREADS, label="threads N",
+                        help=f"Concurrent readers of the hot key (at most {MAX_THREADS}: each holds one connection "
+                             "of the app's pool).")
     recompute_ms: float = knob(100.0, min=1.0, max=2_000.0, unit="ms", label="recompute time D",
                                help="The simulated database really sleeps this long per recompute.")
     ttl_ms: float = knob(500.0, min=50.0, max=60_000.0, unit="ms", label="TTL", help="Lease of the cached value.")
@@ -91,10 +125,21 @@ class StampedeRealParams:
         check_ranges(self)
 
 
+REAL_MEASURES = {
+    **_SUMMARY,  # no tiles: the page leads with why XFetch cannot act on a key that has already expired
+    "*: DB recomputes": measure("Database recomputes — {0}", "recomputes"),
+    "threads": measure("Threads", "threads"), "elapsed_s": measure("Took", "s", help="Measured wall time."),
+    "reads_hit": measure("Reads that hit", "reads"), "reads_recompute": measure("Reads that recomputed", "reads"),
+    "reads_waited": measure("Reads that waited for the lock", "reads"),
+    "reads_stale": measure("Reads served stale", "reads"),
+    "reads_early_refresh": measure("Reads that refreshed early", "reads"),
+}
+
+
 @register("stampede-real", title="Stampede with real threads",
           summary="N threads read a just-expired hot key on the selected server; count the database recomputes "
                   "of each strategy.",
-          params=StampedeRealParams, page=PAGE)
+          params=StampedeRealParams, page=PAGE, measures=REAL_MEASURES)
 def run_threads(params: StampedeRealParams, *, backend: Any = None, ns: Namespace | None = None, log: Any = None,
                 on_progress: Callable[[float], None] | None = None, **_: Any) -> Result:
     backend, opened = open_backend_for(backend)
@@ -107,6 +152,9 @@ def run_threads(params: StampedeRealParams, *, backend: Any = None, ns: Namespac
                                  beta=params.beta, seed=params.seed))
             if on_progress:
                 on_progress((i + 1) / len(STRATEGIES))
+    except redis.exceptions.MaxConnectionsError:
+        raise ValueError(f"{label_of(params, 'threads')} ({params.threads}) is more than this server's connection "
+                         f"pool allows: lower {label_of(params, 'threads')}.") from None
     finally:
         for b in opened:
             b.close()
@@ -130,7 +178,8 @@ def run_threads(params: StampedeRealParams, *, backend: Any = None, ns: Namespac
 
 @dataclass(frozen=True)
 class XFetchParams:
-    beta: float = knob(1.0, min=0.01, max=10.0, label="β", help="XFetch eagerness.")
+    beta: float = knob(1.0, min=0.01, max=10.0, label="β (XFetch eagerness)",
+                       help="> 1 refreshes earlier, < 1 later.")
     delta_ms: float = knob(100.0, min=1.0, max=60_000.0, unit="ms", label="δ (last recompute time)",
                            help="How long the last recompute took.")
     draws: int = knob(20_000, min=100, max=1_000_000, help="Reads simulated at each time-left point.")
@@ -140,9 +189,20 @@ class XFetchParams:
         check_ranges(self)
 
 
+XFETCH_MEASURES = {
+    "P(early) at time_left = δ, measured": measure("Chance a read refreshes early, δ before expiry, drawn", "fraction",
+                                                   headline=True),
+    "P(early) at time_left = δ, theory": measure("The same chance, in theory", "fraction", headline=True,
+                                                 help="exp(−time left ÷ (β·δ)) = exp(−1/β) at time left = δ."),
+    "largest gap": measure("Largest gap, drawn vs theory", "fraction", headline=True, fmt=".2f"),
+    "time_left_over_delta": measure("Time left ÷ δ", "×"), "empirical": measure("Drawn", "fraction"),
+    "theory": measure("Theory", "fraction"),
+}
+
+
 @register("xfetch-probability", title="XFetch: how often does a read refresh early?",
           summary="Draw the XFetch test many times at each time-left and compare with exp(−time_left/(β·δ)).",
-          params=XFetchParams, page=PAGE)
+          params=XFetchParams, page=PAGE, measures=XFETCH_MEASURES)
 def run_xfetch(params: XFetchParams, *, backend: Any = None, ns: Any = None, log: Any = None, **_: Any) -> Result:
     """The strategies' own ``xfetch_early`` test, drawn ``draws`` times per point (SIMULATED draws)."""
     rng = random.Random(params.seed)

@@ -308,7 +308,7 @@ def test_the_stream_experiment_on_the_sandbox_keeps_every_key_leased_and_adds_up
 def test_the_threshold_experiment_reports_every_setting_on_the_test_split():
     result = run_threshold(ThresholdParams(), embedder=HashingEmbedder(256), faq=load_faq(FIXTURE))
     table = result.frames["table"]
-    assert list(table.setting.unique()) == ["the seed's 0.95", "recommended", "recommended + contrast words",
+    assert list(table.setting.unique()) == ["the tutorial's 0.95", "recommended", "recommended + contrast words",
                                             "recommended + domain filter", "recommended + both guards",
                                             "re-chosen with both guards"]
     assert set(table.kind) == {"paraphrase", "hard_negative", "unrelated", "all"}

@@ -28,3 +28,40 @@ def test_ecdf_has_one_line_per_group_on_a_log_axis():
     fig = charts.latency_ecdf(_reads(), "total_us", "outcome")
     assert sorted(t.name for t in fig.data) == ["hit", "miss"]
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "time per read (µs)"
+
+
+def test_the_write_ecdf_counts_writes_not_reads():
+    """Issue 15: the write-latency ECDF's y axis said "fraction of reads ≤ x"."""
+    fig = charts.latency_ecdf(_reads(), "total_us", "outcome", x_title="time per write (µs)")
+    assert fig.layout.yaxis.title.text == "share of writes ≤ x"
+    assert charts.latency_ecdf(_reads(), "total_us", "outcome").layout.yaxis.title.text == "share of reads ≤ x"
+
+
+def test_a_marker_on_a_log_axis_sits_at_its_value():
+    """Issue 15: the miss-ratio curve's slider marker was drawn at log10(size) (≈ 3.8 keys) while its label
+    sat at 6,336. On a log axis plotly.js reads a shape's x as data and an annotation's x as log10
+    (plotly/plotly.js#6194, test/image/mocks/shapes.json): both must be given so."""
+    frame = pd.DataFrame({"capacity": [200, 1000, 10_000], "miss_ratio": [0.6, 0.4, 0.1], "policy": "lru"})
+    fig = charts.line_chart(frame, "capacity", "miss_ratio", "policy", x_title="keys", y_title="miss ratio",
+                            log_x=True, vline=6336, vline_text="slider")
+    (shape,), (note,) = fig.layout.shapes, fig.layout.annotations
+    assert shape.x0 == shape.x1 == 6336
+    assert abs(note.x - 3.8018) < 1e-3 and note.text == "slider"
+    assert fig.layout.xaxis.dtick == 1  # whole decades
+
+
+def test_log_axes_tick_at_whole_decades():
+    """Issue 15: memory-by-encoding's log axes read "100, 2, 5, 1000"."""
+    growth = pd.DataFrame({"elements": [1, 10, 100, 1000], "bytes": [72, 150, 1200, 24000], "structure": "hash",
+                           "encoding": ["listpack"] * 3 + ["hashtable"], "bytes_per_element": [72, 15, 12, 24]})
+    fig = charts.memory_growth(growth)
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1 and fig.layout.xaxis.tickformat == ","
+
+
+def test_bar_labels_are_rounded_and_fractions_read_as_percent():
+    """Issue 15: bar labels read "0.64538" instead of "64.5 %"."""
+    frame = pd.DataFrame({"policy": ["lru", "lfu"], "hit_ratio": [0.64538, 0.6848]})
+    fig = charts.compare_bars(frame, "policy", "hit_ratio", y_title="hit ratio", fraction=True)
+    assert fig.data[0].texttemplate == "%{y:.1%}" and fig.layout.yaxis.tickformat == ".0%"
+    counts = pd.DataFrame({"strategy": ["a", "b"], "queries": [2000, 401]})
+    assert charts.compare_bars(counts, "strategy", "queries", y_title="q").data[0].texttemplate == "%{y:,d}"

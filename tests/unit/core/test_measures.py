@@ -43,6 +43,8 @@ def test_labels_must_be_words_and_units_known():
 
 def test_heading_carries_the_unit_for_tables_and_csv():
     assert measure("Cache hit, median", "µs").heading == "Cache hit, median (µs)"
+    assert measure("Stale reads", "reads").heading == "Stale reads"          # the label already says it
+    assert measure("Longest queue", "writes").heading == "Longest queue (writes)"
     assert measure("Hit ratio", "fraction").heading == "Hit ratio (%)"
     assert measure("Server", "text").heading == "Server"
 

@@ -73,10 +73,10 @@ def test_cli_lists_experiments():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--set", "ttl_s=0"], "ttl_s must be between 1 and 3600 s, got 0"),
-    (["--set", "samples=lots"], "samples must be a whole number, got 'lots'"),
+    (["--set", "ttl_s=0"], "TTL must be between 1 and 3,600 s, got 0. (--set ttl_s)"),
+    (["--set", "samples=lots"], "Samples must be a whole number, got 'lots'. (--set samples)"),
     (["--set", "user_id"], "--set takes KEY=VALUE"),
-    (["--set", "db_latency=moon"], "db_latency must be one of"),
+    (["--set", "db_latency=moon"], "must be one of"),
     (["--backend", "live", "--url", "http://nope"], "is not a Redis URL"),
     (["--backend", "live", "--url", "redis://127.0.0.1:1"], "connection refused"),
 ])

@@ -92,9 +92,9 @@ def test_staleness_experiment_reports_every_strategy_and_a_sweep():
 
 
 def test_staleness_params_reject_bad_input_with_a_message():
-    with pytest.raises(ValueError, match="ttl_s"):
+    with pytest.raises(ValueError, match="Cache TTL"):
         StalenessParams(ttl_s=0)
-    with pytest.raises(ValueError, match="behind_back"):
+    with pytest.raises(ValueError, match="Updates behind the app's back"):
         StalenessParams(behind_back=1.5)
 
 

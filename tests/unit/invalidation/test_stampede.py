@@ -99,9 +99,9 @@ def test_stampede_sim_experiment_runs_every_strategy():
 
 
 def test_stampede_sim_refuses_a_run_too_big_to_finish():
-    with pytest.raises(ValueError, match="rate × duration"):
+    with pytest.raises(ValueError, match="Request rate × Duration"):
         StampedeSimParams(rate_per_s=20_000, duration_s=3_600)
-    with pytest.raises(ValueError, match="threads"):
+    with pytest.raises(ValueError, match="Threads N"):
         StampedeRealParams(threads=1)
 
 

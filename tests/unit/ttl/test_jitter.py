@@ -44,7 +44,7 @@ def test_jitter_needed_meets_the_target_and_respects_the_lower_bound():
 
 def test_the_experiment_says_it_is_simulated_and_validates_params():
     assert any("SIMULATED" in note for note in run(JitterParams(keys=100)).notes)
-    with pytest.raises(ValueError, match="keys"):
+    with pytest.raises(ValueError, match="Keys"):
         params_from_strings(JitterParams, {"keys": "0"})
 
 
