@@ -72,7 +72,7 @@ def test_semantic_tabs_run_in_the_browser(start_app, page, backend, monkeypatch)
 
     panel = open_tab(page, "Threshold evaluation", where)
     _click(page, panel, "Run: Threshold evaluation", where)
-    assert 0 < float(_metric(panel, "Recommended threshold (similarity)")) < 1
+    assert 0 < float(_metric(panel, "Recommended similarity threshold")) < 1
     before = _metric(panel, "= cosine distance (RedisVL)")
     thumb = panel.get_by_role("slider").first
     thumb.scroll_into_view_if_needed()
