@@ -192,10 +192,33 @@ def browser():
             browser.close()
 
 
-def new_page(browser):
-    """A fresh context (so a fresh Streamlit session), 1400x1000, whose page collects JS errors."""
-    context = browser.new_context(viewport=VIEWPORT)
+# Counts the app's websocket traffic: a click's rerun request is a message sent, and the server's reply
+# a message received. Under load the browser can render "running" and "finished" in one batch, so the
+# script-state attribute never changes; ``rerun_after`` then knows the rerun from this traffic instead.
+COUNT_WEBSOCKET = """(() => {
+  if (window.__labWs) return;
+  window.__labWs = {sent: 0, answers: 0};
+  const Plain = window.WebSocket;
+  class Counted extends Plain {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => { window.__labWs.answers += 1; });
+    }
+    send(data) {
+      window.__labWs.sent += 1;
+      window.__labWs.answers = 0;
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Counted;
+})();"""
+
+
+def new_page(browser, viewport: dict | None = None):
+    """A fresh context (so a fresh Streamlit session), 1400x1000 unless told, whose page collects JS errors."""
+    context = browser.new_context(viewport=viewport or VIEWPORT)
     context.set_default_timeout(30_000)
+    context.add_init_script(COUNT_WEBSOCKET)
     pg = context.new_page()
     pg.js_errors = []  # type: ignore[attr-defined]
     pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))  # type: ignore[attr-defined]

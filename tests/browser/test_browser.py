@@ -100,8 +100,14 @@ def rerun_after(page, action, timeout_ms: int = RERUN_MS) -> None:
     """Do ``action`` (a click) and wait for the rerun it causes to start and finish."""
     page.evaluate(_WATCH_RUNS)
     before = _changes(page)
+    sent = page.evaluate("window.__labWs ? window.__labWs.sent : 0")
     action()
-    page.wait_for_function(f"(window.__labStateChanges || 0) > {before}", timeout=timeout_ms)
+    # The script state changed, or (when the browser rendered the whole run in one batch) the click sent
+    # a request over the app's websocket and the server answered it.
+    page.wait_for_function(
+        f"(window.__labStateChanges || 0) > {before}"
+        f" || (!!window.__labWs && window.__labWs.sent > {sent} && window.__labWs.answers > 0)",
+        timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
 

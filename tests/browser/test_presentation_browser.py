@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.browser.conftest import new_page  # noqa: E402
 from tests.browser.test_browser import (  # noqa: E402
     SCREENSHOTS, assert_clean_log, assert_healthy, click_run_buttons, expect, full_screenshot, open_page, open_tab,
     rerun_after, slug, visible_panel, wait_charts)
@@ -88,12 +89,8 @@ def test_the_miss_ratio_marker_and_its_label_stand_at_the_same_size(apps, page):
 def test_eviction_tabs_near_the_top_on_a_phone(apps, browser):
     """On a 390 px phone the Eviction page's tabs start within two screens (the intro stays short)."""
     app = apps("embedded")
-    context = browser.new_context(viewport=PHONE)
-    context.set_default_timeout(30_000)
+    context, pg = new_page(browser, PHONE)
     try:
-        pg = context.new_page()
-        pg.js_errors = []  # type: ignore[attr-defined]
-        pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))  # type: ignore[attr-defined]
         open_page(pg, app.url("/eviction"))
         tab = pg.locator('[data-testid="stMain"]').get_by_role("tab").first
         expect(tab).to_be_visible(timeout=10_000)
