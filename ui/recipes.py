@@ -67,9 +67,15 @@ def downloads(name: str, result: Result, params: Any, key: str = "") -> None:
                             "application/json", key=f"download_json_{key}", on_click="ignore",
                             icon=":material/download:")
     for i, (frame, df) in enumerate(frames, start=1):
-        cols[i % len(cols)].download_button(f"{frame} (CSV)", csv_frame(df, result.measures).to_csv(index=False),
+        cols[i % len(cols)].download_button(f"{frame_title(frame)} (CSV)", csv_frame(df, result.measures).to_csv(index=False),
                                             f"{name}-{frame}.csv", "text/csv", key=f"download_csv_{key}_{frame}",
                                             on_click="ignore", icon=":material/table:")
+
+
+def frame_title(frame: str) -> str:
+    """A result table's name as a learner reads it on a button: "hit_curve" → "Hit curve"."""
+    words = frame.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,

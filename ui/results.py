@@ -40,8 +40,25 @@ def table(frame: pd.DataFrame, measures: Mapping[str, Measure], *, columns: list
     """``frame`` (or its ``columns``) as a table whose headers are words with units."""
     shown = frame[[c for c in columns if c in frame.columns]] if columns else frame
     extra: dict[str, Any] = {"height": height} if height else {}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(shown.columns, measures),
-                 key=key, **extra)
+    config = column_config(shown.columns, measures)
+    shown, config = _missing_as_dash(shown, measures, config)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, key=key, **extra)
+
+
+def _missing_as_dash(frame: pd.DataFrame, measures: Mapping[str, Measure],
+                     config: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A numeric column with a missing value (no cache has no hit ratio) would read "None" in the grid:
+    such a column is shown as its formatted values, with "—" where there is none."""
+    patched = None
+    for column in frame.columns:
+        m = describe(measures, str(column))
+        if m is None or UNITS[m.unit] in ("text", "flag") or not frame[column].isna().any():
+            continue
+        if patched is None:
+            patched = frame.copy()
+        patched[column] = [format_value(v, m) for v in frame[column]]
+        config[column] = st.column_config.TextColumn(m.heading, help=m.help or None)
+    return (frame if patched is None else patched), config
 
 
 def result_table(result: Result, name: str, **kw: Any) -> None:

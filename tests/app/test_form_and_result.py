@@ -146,3 +146,17 @@ def test_tiles_speak_words_with_units(monkeypatch):
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Peak cut by"] == "93.46×" and tiles["Peak without jitter"] == "10,000 misses/s"
     assert len(tiles) <= 6 and "peak reduction" not in tiles
+
+
+def test_a_number_that_does_not_exist_reads_as_a_dash_not_none(monkeypatch):
+    """No cache has no hit ratio: the table says "—" there (the grid would print a grey "None"), keeps the
+    other strategies' ratios in words with their unit, and the CSV buttons name their tables in words."""
+    at = _page(monkeypatch, PATTERNS)
+    _click(at, "Run: Compare the caching patterns")
+    frames = [d.value for d in at.dataframe if "hit_ratio" in d.value.columns]
+    assert frames, "the patterns summary table is on the page"
+    ratios = dict(zip(frames[0]["strategy"], frames[0]["hit_ratio"]))
+    assert ratios["no cache"] == "—"
+    assert re.fullmatch(r"\d+(\.\d+)? %", ratios["cache-aside"]), ratios
+    labels = [b.label for b in at.get("download_button")]
+    assert labels and not [lb for lb in labels if "_" in lb], labels
