@@ -160,3 +160,13 @@ def test_a_number_that_does_not_exist_reads_as_a_dash_not_none(monkeypatch):
     assert re.fullmatch(r"\d+(\.\d+)? %", ratios["cache-aside"]), ratios
     labels = [b.label for b in at.get("download_button")]
     assert labels and not [lb for lb in labels if "_" in lb], labels
+
+
+def test_the_home_page_result_is_labelled_when_the_form_changes(monkeypatch):
+    """The first read runs on arrival; a changed value marks that result as from the earlier values."""
+    at = _app(monkeypatch)
+    assert "previous run" not in _texts(at, "warning")
+    at.number_input(key="first_read_samples").set_value(40).run()
+    assert "These results are from the previous run with" in _texts(at, "warning")
+    _click(at, "Run the experiment")
+    assert "previous run" not in _texts(at, "warning")
