@@ -31,11 +31,11 @@ $(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-app
 # The launcher prints the instructor passcode (generated unless LAB_INSTRUCTOR_PASSCODE is set), then
 # becomes `streamlit run app.py`.
 run: $(VENV)/.stamp-app
-	$(BIN)/python -m labs.workshop.serve run --port $(PORT)
+	$(BIN)/python -m ui.serve run --port $(PORT)
 
 # REPLICAS=0 means one per core; ADDRESS=0.0.0.0 lets other machines of your network in. Ctrl-C stops all.
 workshop: $(VENV)/.stamp-app
-	$(BIN)/python -m labs.workshop.serve workshop --replicas $(REPLICAS) --port $(PORT) --address $(ADDRESS)
+	$(BIN)/python -m ui.serve workshop --replicas $(REPLICAS) --port $(PORT) --address $(ADDRESS)
 
 test: $(VENV)/.stamp-dev
 	$(BIN)/python -m pytest

@@ -4,7 +4,7 @@
 30 learners, 30 s, 5 s think time). ``--think 0`` makes it a stress test: every learner clicks again the
 moment a result arrives.
 
-The app runs as ``make workshop`` runs it (``labs.workshop.serve.Workshop``: a class server, ``--replicas`` app
+The app runs as ``make workshop`` runs it (``ui.serve.Workshop``: a class server, ``--replicas`` app
 processes with ``--workers`` pool workers each, HAProxy in front with a sticky cookie). ``--configs`` runs the
 issue's three configurations one after the other and prints them side by side:
 
@@ -56,7 +56,7 @@ from websockets.sync.client import connect  # noqa: E402
 
 from labs.core.metrics import percentiles  # noqa: E402
 from labs.workshop.resume import new_resume_token, session_from_token  # noqa: E402
-from labs.workshop.serve import STICKY_COOKIE, Workshop, free_port  # noqa: E402
+from ui.serve import STICKY_COOKIE, Workshop, free_port  # noqa: E402
 
 CONFIGS = {"today": (1, 0), "pool": (1, None), "replicas": (None, 1)}   # name -> (replicas, workers per replica)
 

@@ -6,7 +6,7 @@ The Workshop page's instructor dashboard needs a passcode. One set by the instru
 ``.streamlit/secrets.toml``). With none, the app generates one — 72 random bits from the OS generator — and
 prints it, once, in the terminal that started it, with how to choose your own: the way Jupyter prints its
 login token. ``make run`` and ``make workshop`` generate it before the server starts
-(``labs.workshop.serve``) and hand it to every replica in the environment, marked as generated
+(``ui.serve``) and hand it to every replica in the environment, marked as generated
 (``LAB_PASSCODE_SOURCE=generated``) so the dashboard can say where to find it; a bare ``streamlit run app.py``
 generates it here, at its first page load. It is never shown in the app.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from labs.workshop.serve import banner, new_passcode
+from ui.serve import banner, new_passcode
 from ui.runner import worker_pool
 
 PASSCODE_ENV = "LAB_INSTRUCTOR_PASSCODE"

@@ -1,5 +1,5 @@
 """deploy/ (Docker Compose, Kubernetes) cannot run here — no Docker engine, no cluster — so this checks that
-they start the app exactly as `make workshop` does (labs/workshop/serve.py): the same command, port and
+they start the app exactly as `make workshop` does (ui/serve.py): the same command, port and
 health path, only environment variables the app reads, sticky sessions and websocket-length timeouts."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from labs.workshop.serve import (APP_PORT, HEALTH_PATH, REPLICA_ENV, ROOT, STICKY_COOKIE, find_haproxy,
+from ui.serve import (APP_PORT, HEALTH_PATH, REPLICA_ENV, ROOT, STICKY_COOKIE, find_haproxy,
                                  haproxy_config, streamlit_command)
 
 DEPLOY = ROOT / "deploy"

@@ -1,6 +1,6 @@
 """`make workshop` for real: two app replicas behind HAProxy on loopback, one class server, real browsers.
 
-The launcher (``python -m labs.workshop.serve workshop --replicas 2``) starts a standalone class server, two
+The launcher (``python -m ui.serve workshop --replicas 2``) starts a standalone class server, two
 ``streamlit run app.py`` replicas and HAProxy with a sticky cookie. Then:
 
 * two learners land on different replicas, and each one's websocket session stays there: the Workshop
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from labs.workshop.challenges import CHALLENGES
-from labs.workshop.serve import find_haproxy
+from ui.serve import find_haproxy
 from labs.core.search_module import find_search_module
 from tests.browser.conftest import ROOT, browser, free_port, new_page  # noqa: F401  (fixture)
 from tests.browser.test_browser import assert_healthy, expect, learner_prefix, open_page, open_tab, rerun_after
@@ -59,7 +59,7 @@ def workshop(tmp_path):
     env.pop("REDIS_URL", None)   # the launcher starts its own class server
     env.pop("LAB_BACKEND", None)
     log = open(tmp_path / "launcher.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "labs.workshop.serve", "workshop", "--replicas", "2",
+    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", "workshop", "--replicas", "2",
                              "--port", str(port), "--workers", "1"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 180

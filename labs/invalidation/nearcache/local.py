@@ -28,7 +28,7 @@ class LocalStats:
     evicted: int = 0          # pushed out by the size bound (LRU)
     expired: int = 0          # reached the TTL backstop
     invalidated: int = 0      # dropped because the server said the key changed
-    flushed: int = 0          # dropped by a whole-cache flush (reconnect, FLUSHALL)
+    flushed: int = 0          # dropped by a whole-cache flush (reconnect, or the server flushed)
 
 
 class _CountingTTLCache(TTLCache):

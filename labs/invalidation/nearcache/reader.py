@@ -60,7 +60,7 @@ class NearCache:
 
     def _invalidate(self, keys: list[str] | None) -> None:
         now = self.clock_ns()
-        if keys is None:  # FLUSHALL / FLUSHDB on the server
+        if keys is None:  # the whole server was flushed
             self.local.flush()
             return
         for key in keys:

@@ -1,4 +1,4 @@
-"""The engine's layout holds: ``labs/core`` imports no lab, no two files import each other (directly or
+"""The engine's layout holds: ``labs/`` imports no Streamlit, ``labs/core`` imports no lab, no two files import each other (directly or
 round a longer circle), a lab uses only another lab's public names, and every package says what it holds.
 
 Read from the source with ``ast`` (nothing is imported), so a new lazy import inside a function counts too.
@@ -65,6 +65,18 @@ def test_every_room_of_the_course_is_a_package_beside_core():
 def test_core_imports_no_lab():
     offending = sorted((a, b) for a, b in _edges() if _room(a) == "core" and _room(b) != "core")
     assert not offending, f"core must stand alone: {offending}"
+
+
+def test_the_engine_imports_no_streamlit():
+    """``labs/`` runs headless (``python -m labs``, the worker pool): Streamlit stays in ``ui/`` and the pages,
+    lazy imports inside functions included."""
+    offending = []
+    for mod, path in FILES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offending += [f"{mod}: {n}" for n in names if n.split(".")[0] == "streamlit"]
+    assert not offending, offending
 
 
 def test_no_import_circle_between_files():

@@ -1,9 +1,9 @@
 """Serving a room: ``make run`` (one app process) and ``make workshop`` (N app replicas behind HAProxy).
 
-``python -m labs.workshop.serve run --port 8501`` settles the instructor passcode (configured, or generated
+``python -m ui.serve run --port 8501`` settles the instructor passcode (configured, or generated
 and printed here, as Jupyter prints its token), then becomes ``streamlit run app.py``.
 
-``python -m labs.workshop.serve workshop --replicas N --port 8501`` starts, on one machine:
+``python -m ui.serve workshop --replicas N --port 8501`` starts, on one machine:
 
 * one **class server** — the embedded server's binary run standalone (``labs.core.servers``: loopback only,
   no persistence, stopped with this process), or the server in ``$REDIS_URL`` when one is given. Every
@@ -39,7 +39,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 APP_PORT = 8501
 HEALTH_PATH = "/_stcore/health"
 STICKY_COOKIE = "LAB_REPLICA"
@@ -331,7 +331,7 @@ def run_workshop(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labs.workshop.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ui.serve", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     one = sub.add_parser("run", help="one app process (make run)")
     one.add_argument("--port", type=int, default=APP_PORT)
