@@ -4,41 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from labs import load_all
 from labs.core import charts
 from labs.core.backends import Backend
 from labs.core.experiment import Result
 from labs.ai.semantic.redisvl_compare import app_code
 from ui.ai.semantic import ready
 from ui.recipes import recipe
+from ui.results import table, tiles
 from ui.widgets import lesson
-
-
-def tiles(name: str, result: Result, keys: tuple[str, ...], per_row: int = 4) -> None:
-    """Headline numbers with their label in words and their unit, from the experiment's declared measures."""
-    exp = load_all()[name]
-    shown = [k for k in keys if k in result.metrics]
-    for start in range(0, len(shown), per_row):
-        for col, key in zip(st.columns(per_row), shown[start:start + per_row]):
-            m = exp.describe(key)
-            col.metric(m.label if m else key, m.format(result.metrics[key]) if m else str(result.metrics[key]),
-                       help=m.help if m and m.help else None)
-
-
-def headings(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """A table with its columns named in words, units in the heading and values in that unit (fractions as %)."""
-    exp = load_all()[name]
-    shown = frame.copy()
-    for column in frame.columns:
-        m = exp.describe(column)
-        if m is not None and m.unit == "fraction":
-            shown[column] = (frame[column] * 100).round(1)
-        elif pd.api.types.is_float_dtype(frame[column]):
-            shown[column] = frame[column].round(3)
-    return shown.rename(columns={c: exp.describe(c).heading for c in frame.columns if exp.describe(c)})
 
 
 def search_badge(backend: Backend) -> None:
@@ -65,9 +40,9 @@ def index_tab(backend: Backend) -> None:
 
 
 def _index_view(result: Result, _params: Any) -> None:
-    tiles("semantic-index", result, ("recall_at_1", "recall_at_5", "flat_top1_agreement", "hnsw_auto_recall_at_1",
-                                     "flat_p50_ms", "hnsw_p50_ms", "hnsw_auto_p50_ms", "numpy_p50_ms",
-                                     "flat_index_mb", "hnsw_index_mb", "hashes_mb", "load_s"))
+    tiles(result, ["recall_at_1", "recall_at_5", "flat_top1_agreement", "hnsw_auto_recall_at_1",
+                   "flat_p50_ms", "hnsw_p50_ms", "hnsw_auto_p50_ms", "numpy_p50_ms",
+                   "flat_index_mb", "hnsw_index_mb", "hashes_mb", "load_s"])
     sweep = result.frames["ef_sweep"]
     recall = sweep.melt(id_vars="ef_runtime", value_vars=["recall@1", "recall@5"], var_name="measure",
                         value_name="recall")
@@ -77,15 +52,15 @@ def _index_view(result: Result, _params: Any) -> None:
                                         y_title="HNSW recall against exact KNN"), width="stretch")
     right.plotly_chart(charts.latency_ecdf(result.frames["latency"], "ms", "index",
                                            x_title="search time per question (ms)"), width="stretch")
-    st.dataframe(headings("semantic-index", sweep), hide_index=True, width="stretch")
+    table(sweep, result.measures)
     st.plotly_chart(charts.compare_bars(result.frames["memory"].round(2), "what", "memory_mb", y_title="memory (MB)"),
                     width="stretch")
 
 
 def _expiry_view(result: Result, _params: Any) -> None:
-    tiles("semantic-expiry", result, ("gone_from_index_s", "key_gone_s"))
+    tiles(result, ["gone_from_index_s", "key_gone_s"])
     st.caption(f"Searched with the **{result.metrics['index']}**.")
-    st.dataframe(headings("semantic-expiry", result.frames["timeline"]), hide_index=True, width="stretch")
+    table(result.frames["timeline"], result.measures)
 
 
 # --------------------------------------------------------------------------- RedisVL
@@ -102,12 +77,10 @@ def _redisvl_view(result: Result, params: Any) -> None:
     m = result.metrics
     if not m.get("redisvl_available"):
         st.warning(result.notes[0], icon=":material/search_off:")
-    tiles("semantic-redisvl", result, ("same_outcome", "top1_numpy_vs_server", "top1_server_vs_redisvl",
-                                       "max_distance_gap", "optimizer_distance", "lab_threshold", "lab_hits",
-                                       "redisvl_hits"))
-    table = result.frames["thresholds"]
+    tiles(result, ["same_outcome", "top1_numpy_vs_server", "top1_server_vs_redisvl",
+                   "max_distance_gap", "optimizer_distance", "lab_threshold", "lab_hits", "redisvl_hits"])
     st.markdown("**Two ways to choose the threshold**, each scored on the test split (never used to choose):")
-    st.dataframe(headings("semantic-redisvl", table), hide_index=True, width="stretch")
+    table(result.frames["thresholds"], result.measures)
     if "optimizer" in result.frames:
         st.plotly_chart(charts.line_chart(result.frames["optimizer"], "distance", "mean_f1",
                                           x_title="distance threshold (RedisVL)", y_title="mean per-question F1 "
@@ -119,9 +92,9 @@ def _redisvl_view(result: Result, params: Any) -> None:
         st.markdown(f"**{len(lookups) - len(differ)} of {len(lookups)}** test questions got the same answer from both "
                     "caches" + (":" if len(differ) else "."))
         if len(differ):
-            st.dataframe(headings("semantic-redisvl", differ), hide_index=True, width="stretch")
+            table(differ, result.measures)
     with st.expander("Every lookup, side by side"):
-        st.dataframe(headings("semantic-redisvl", lookups), hide_index=True, width="stretch")
+        table(lookups, result.measures)
     distance = m.get("optimizer_distance", params.distance_threshold if params is not None else 0.3)
     st.markdown(f"**The code for your app** — RedisVL at the optimizer's threshold, distance {distance:.2f} "
                 f"(similarity {1 - distance:.2f}):")
