@@ -29,15 +29,16 @@ Extra = Callable[[Result, Any], None]
 
 def show_metrics(metrics: dict[str, Any], labels: dict[str, str] | None = None, per_row: int = 4,
                  result: Result | None = None) -> None:
-    """Tiles for ``metrics``: a measure's label and unit when ``result`` declares one, else ``labels``."""
+    """Tiles for ``metrics``: labelled by ``labels``, else by the measure ``result`` declares for the key; the
+    value reads in the measure's unit ("86.9 %", not 0.869)."""
     items = [(k, v) for k, v in metrics.items() if not isinstance(v, (list, dict))]
     labels = labels or {}
     for start in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, (key, value) in zip(cols, items[start:start + per_row]):
             m = result.describe(key) if result is not None else None
-            col.metric(m.label if m else labels.get(key, key.replace("_", " ").capitalize()), format_value(value, m),
-                       help=(m.help or None) if m else None)
+            label = labels.get(key) or (m.label if m else key.replace("_", " ").capitalize())
+            col.metric(label, format_value(value, m), help=(m.help or None) if m else None)
 
 
 def transcript(result: Result, *, last: int = 40) -> None:

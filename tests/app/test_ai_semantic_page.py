@@ -2,6 +2,8 @@
 render imports torch and loads the model), on the sandbox (numpy) and the embedded server (its vector index)."""
 from __future__ import annotations
 
+import re
+
 import time
 from pathlib import Path
 
@@ -78,6 +80,9 @@ def test_the_threshold_slider_shows_the_distance_beside_it_and_redraws_without_r
     assert "≤ 0.05" in distances
     at.slider(key="semantic_eval_threshold").set_value(0.30).run()
     assert "≤ 0.70" in [m.value for m in at.metric if m.label == "= cosine distance (RedisVL)"]
+    tiles = _metrics(at)   # the slider's scores read in their units: "93.5 %", not 0.935
+    assert re.fullmatch(r"\d+(\.\d+)? %", tiles["Hit rate (test)"]), tiles
+    assert re.fullmatch(r"\d+(\.\d+)? %", tiles["Precision (test)"]), tiles
 
 
 @needs_model

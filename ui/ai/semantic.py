@@ -128,13 +128,7 @@ def evaluation_tab(backend: Backend) -> None:
            show=("recommended_threshold", "recommended_distance", "test_precision", "test_hit_rate",
                  "test_precision_contrast_guard", "test_hit_rate_contrast_guard", "test_precision_both_guards",
                  "test_hit_rate_both_guards", "test_precision_at_half_hit_rate",
-                 "test_precision_at_half_hit_rate_both_guards", "enable_vs_disable_2fa", "reset_vs_change_password"),
-           labels={"test_precision_contrast_guard": "test precision, contrast guard",
-                   "test_hit_rate_contrast_guard": "test hit rate, contrast guard",
-                   "test_precision_both_guards": "test precision, both guards",
-                   "test_hit_rate_both_guards": "test hit rate, both guards",
-                   "test_precision_at_half_hit_rate": "test precision at hit rate 0.5, no guard",
-                   "test_precision_at_half_hit_rate_both_guards": "test precision at hit rate 0.5, both guards"})
+                 "test_precision_at_half_hit_rate_both_guards", "enable_vs_disable_2fa", "reset_vs_change_password"))
 
 
 def _evaluation_view(result: Result, _params: Any) -> None:
@@ -151,8 +145,8 @@ def _evaluation_view(result: Result, _params: Any) -> None:
     test = scored[scored.split == "test"]
     show_metrics({k: v for k, v in evaluate.rates(test, sim, guard).items()
                   if k in ("hit_rate", "precision", "wrong_answers", "f1")},
-                 {"hit_rate": "hit rate (test)", "precision": "precision (test)",
-                  "wrong_answers": "wrong answers (test)", "f1": "F1 (test)"})
+                 {"hit_rate": "Hit rate (test)", "precision": "Precision (test)",
+                  "wrong_answers": "Wrong answers (test)", "f1": "F1 (test)"}, result=result)
     table(evaluate.by_kind(test, sim, guard), result.measures)
     left, right = st.columns(2)
     left.plotly_chart(charts.similarity_histogram(scored, sim), width="stretch")
