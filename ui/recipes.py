@@ -79,9 +79,9 @@ def frame_title(frame: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: dict[str, str] | None = None,
-           columns: int = 3, hide: tuple[str, ...] = (), metrics: bool = True,
-           show: tuple[str, ...] | None = None, progress: str | None = None, key: str | None = None,
+def recipe(name: str, backend: Backend, *, extra: Extra | None = None, columns: int = 3,
+           hide: tuple[str, ...] = (), metrics: bool = True, show: tuple[str, ...] | None = None,
+           progress: str | None = None, key: str | None = None,
            defaults: dict[str, Any] | None = None) -> Result | None:
     """Form → run the registered experiment ``name`` on this learner's backend → numbers, extras, transcript.
 
@@ -130,11 +130,8 @@ def recipe(name: str, backend: Backend, *, extra: Extra | None = None, labels: d
     run_params, verdicts = st.session_state.get(run_key, (params, []))
     with earlier_run(exp.params_cls, run_params, params if params is not None else form_values(key),
                      f"{key}__earlier"):
-        if metrics and result.measures:
+        if metrics:  # every experiment declares its measures (tests/unit/core/test_every_number_described.py)
             show_result_numbers(result, show=show, hide=hide)
-        elif metrics:  # a caller's ``labels`` serve results that declare no measures
-            show_metrics({k: v for k, v in result.metrics.items() if k not in hide and (show is None or k in show)},
-                         labels)
         if extra is not None:
             extra(result, run_params)
         notes(result)
