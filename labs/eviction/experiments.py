@@ -17,6 +17,7 @@ import pandas as pd
 
 from labs.eviction import OPT, POLICIES, fast
 from labs.eviction.lfu import counter_after, decay
+from labs.eviction.redis_policies import LRM_POLICIES
 from labs.eviction.simulate import test_lru_grid
 from labs.core.experiment import Result, check_ranges, knob, label_of, register
 from labs.core.measures import measure
@@ -288,7 +289,7 @@ def parse_configs(text: str) -> list[tuple[str, int]]:
             continue
         name, _, samples = part.partition(":")
         name = name.strip()
-        if name.endswith("-lrm"):
+        if name in LRM_POLICIES:
             raise ValueError(f"{name!r} exists only in Redis 8.6 and later, and the servers this lab starts refuse "
                              "it: see the LRU vs LRM tab (simulated). Replay allkeys-lru:5 here instead.")
         if name not in FIDELITY_POLICIES:

@@ -33,7 +33,7 @@ class TrackingUnavailable(ValueError):
     """The server (or the client's connection to it) cannot do server-assisted client-side caching."""
 
 
-def _text(item: Any) -> str:
+def as_text(item: Any) -> str:
     return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
 
 
@@ -136,7 +136,7 @@ class Link:
     def _deliver(self, keys: Any) -> None:
         self.messages += 1
         self.keys_heard += len(keys or ())
-        self.on_invalidate(None if keys is None else [_text(k) for k in keys])
+        self.on_invalidate(None if keys is None else [as_text(k) for k in keys])
 
     def _track(self, *extra: Any) -> None:
         try:
@@ -222,7 +222,7 @@ class RedirectLink(Link):
         before = self.messages
         while self.sub.pending():
             message = self.sub.conn.read_response(timeout=0)
-            if isinstance(message, list) and len(message) == 3 and _text(message[0]) == "message":
+            if isinstance(message, list) and len(message) == 3 and as_text(message[0]) == "message":
                 self._deliver(message[2])
         return self.messages - before
 

@@ -219,7 +219,8 @@ def run_tracking_memory(params: MemoryParams, *, backend: Any = None, ns: Any = 
         try:
             with transcript(server.client(), log) as (client, mine):
                 rows.append(tracking_cost(client, [mine, log], mode, params, ns))
-                version = client.info("server").get("valkey_version") or client.info("server").get("redis_version")
+                info = client.info("server")
+                version = info.get("valkey_version") or info.get("redis_version")
             for record in mine.records():
                 own.add(record)
         finally:

@@ -25,7 +25,7 @@ from labs.core.metrics import CommandLog, percentiles
 from labs.core.recipe import commands_frame
 from labs.core.servers import start_private
 from labs.invalidation.nearcache.common import PAGE, traced_run
-from labs.invalidation.nearcache.links import RESP3, TrackingUnavailable, open_link
+from labs.invalidation.nearcache.links import RESP3, TrackingUnavailable, as_text, open_link
 from labs.invalidation.nearcache.local import LocalCache
 
 FLAGS = "E$gx"      # keyevent channels; string commands (set), generic (del), expired
@@ -57,8 +57,8 @@ class NotifiedCache:
         while (message := self.pubsub.get_message(timeout=0)) is not None:
             if message.get("type") != "message":
                 continue
-            event = _text(message["channel"]).rsplit(":", 1)[-1]
-            key = _text(message["data"])
+            event = as_text(message["channel"]).rsplit(":", 1)[-1]
+            key = as_text(message["data"])
             self.local.drop(key)
             self.events.append((event, key, time.perf_counter_ns()))
             handled += 1
@@ -77,16 +77,16 @@ class NotifiedCache:
 
     def wait_for(self, event: str, key: str, since_ns: int, timeout_s: float) -> int | None:
         deadline = time.perf_counter_ns() + int(timeout_s * 1e9)
+        seen = len(self.events)  # events are in time order: skip those before the write, so no scan of the
+        while seen and self.events[seen - 1][2] >= since_ns:  # whole history delays the next poll (and the delay)
+            seen -= 1
         while time.perf_counter_ns() < deadline:
             self.poll()
-            for e, k, at in reversed(self.events):
+            for e, k, at in self.events[seen:]:
                 if e == event and k == key and at >= since_ns:
                     return at
+            seen = len(self.events)
         return None
-
-
-def _text(item: Any) -> str:
-    return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ LOCAL, REDIS, ABSENT = "local", "redis", "absent"   # where a read was answered
 class Read:
     value: Any
     tier: str            # LOCAL, REDIS or ABSENT (not in Redis either: the caller loads the database)
-    elapsed_ns: int
 
 
 class NearCache:
@@ -88,13 +87,12 @@ class NearCache:
             return 0
 
     def read(self, key: str) -> Read:
-        start = self.clock_ns()
         self.poll()
         found, value = self.local.get(key)
         if found:
-            return Read(value, LOCAL, self.clock_ns() - start)
+            return Read(value, LOCAL)
         value = self._fetch(key)
-        return Read(value, ABSENT if value is None else REDIS, self.clock_ns() - start)
+        return Read(value, ABSENT if value is None else REDIS)
 
     def _fetch(self, key: str) -> Any:
         self._fetching.add(key)
@@ -117,15 +115,6 @@ class NearCache:
         """Store what the application loaded from the database: in Redis (tracked connection) and locally."""
         self.link.set(key, value, ttl_s)
         self.local.put(key, value)
-
-    def wait_dropped(self, key: str, timeout_s: float = 1.0) -> int | None:
-        """Poll until ``key``'s copy is dropped; the clock_ns of the drop, or None after ``timeout_s``."""
-        deadline = self.clock_ns() + int(timeout_s * 1e9)
-        while key in self.local:
-            self.poll()
-            if self.clock_ns() > deadline:
-                return None
-        return self.dropped_at.get(key)
 
     def close(self) -> None:
         self.link.close()
@@ -177,11 +166,10 @@ class RedisPyReader:
         return self.cache.invalidated_keys
 
     def read(self, key: str) -> Read:
-        start = time.perf_counter_ns()
         before = self.cache.network_reads
         value = self.client.get(key)
         tier = LOCAL if self.cache.network_reads == before else (ABSENT if value is None else REDIS)
-        return Read(value, tier, time.perf_counter_ns() - start)
+        return Read(value, tier)
 
     def fill(self, key: str, value: Any, ttl_s: int) -> None:
         self.client.set(key, value, ex=ttl_s)
