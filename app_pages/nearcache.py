@@ -24,5 +24,5 @@ TABS = {"Local vs Redis vs database": ("nearcache_latency", "nearcache-latency",
 for tab, (text, name, extra, columns) in zip(st.tabs(list(TABS)), TABS.values()):
     with tab:
         lesson(text)
-        recipe(name, backend, extra=parts.with_tiles(name, extra), columns=columns, metrics=False)
+        recipe(name, backend, extra=extra, columns=columns)
 show_command_log(command_log())

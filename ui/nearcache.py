@@ -1,39 +1,24 @@
 """Near cache page pieces: each experiment's charts and tables, with the words and units its measures
-declare (``labs.core.measures``), and the headline tiles chosen from them."""
+declare (``labs.core.measures``); ``recipe()`` shows the headline tiles above them."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Mapping
 
 import pandas as pd
 import streamlit as st
 
-from labs import load_all
 from labs.core import charts
 from labs.core.experiment import Result
-from ui.results import show_result_numbers
+from labs.core.measures import Measure, describe, format_value, headings
+from ui.results import table
 
 
-def with_tiles(name: str, extra: Callable[[Result, Any], None]) -> Callable[[Result, Any], None]:
-    """An ``extra`` for ``recipe(..., metrics=False)``: the run's headline numbers as tiles and every other
-    number in a labelled table (:func:`ui.results.show_result_numbers`), then ``extra``."""
-
-    def show(result: Result, params: Any) -> None:
-        show_result_numbers(result)
-        extra(result, params)
-
-    return show
-
-
-def table(name: str, frame: pd.DataFrame, *, height: int | None = None, wrap: bool = False) -> None:
-    """A result table with each column headed by its label and unit, each value formatted by its measure;
-    ``wrap`` shows a small table of sentences whole (``st.table``) instead of a scrolling grid."""
-    exp = load_all()[name]
-    shown = pd.DataFrame({(exp.describe(c).heading if exp.describe(c) else c):
-                          frame[c].map(exp.describe(c).format) if exp.describe(c) else frame[c] for c in frame.columns})
-    if wrap:
-        st.table(shown.set_index(shown.columns[0]))
-        return
-    st.dataframe(shown, hide_index=True, width="stretch", **({"height": height} if height else {}))
+def sentences(frame: pd.DataFrame, measures: Mapping[str, Measure]) -> None:
+    """A small table of sentences shown whole (``st.table``, no scrolling grid): each column headed by its
+    label and unit, each value formatted by its measure."""
+    shown = pd.DataFrame({headings([c], measures)[c]: [format_value(v, describe(measures, str(c))) for v in frame[c]]
+                          for c in frame.columns})
+    st.table(shown.set_index(shown.columns[0]))
 
 
 def latency(result: Result, _params: Any) -> None:
@@ -48,7 +33,7 @@ def latency(result: Result, _params: Any) -> None:
     fig.update_xaxes(dtick=1)
     st.plotly_chart(fig, width="stretch", key="near_latency_sweep")
     st.markdown("**Where each read was answered** (measured)")
-    table("nearcache-latency", result.frames["tiers"])
+    table(result.frames["tiers"], result.measures)
 
 
 def stale_window(result: Result, _params: Any) -> None:
@@ -64,7 +49,7 @@ def stale_window(result: Result, _params: Any) -> None:
     summary = (result.frames["windows"].groupby("mode", sort=False)
                .agg(stale_reads_after_ack=("stale_reads_after_ack", "sum"), fresh_after=("fresh_after", "mean"))
                .reset_index())
-    table("nearcache-stale-window", summary)
+    table(summary, result.measures)
 
 
 def storm(result: Result, _params: Any) -> None:
@@ -72,7 +57,7 @@ def storm(result: Result, _params: Any) -> None:
     st.markdown("**Invalidation messages per second** (measured)")
     st.plotly_chart(charts.compare_bars(frame, "key", "invalidations_per_s", "mode", y_title="messages / s"),
                     width="stretch", key="near_storm_bars")
-    table("nearcache-storm", frame)
+    table(frame, result.measures)
 
 
 def memory(result: Result, _params: Any) -> None:
@@ -84,7 +69,7 @@ def memory(result: Result, _params: Any) -> None:
     right.markdown("**Keys never read that the reader was told about**")
     right.plotly_chart(charts.compare_bars(frame, "mode", "never_read_keys_invalidated", y_title="keys"),
                        width="stretch", key="near_memory_never")
-    table("nearcache-tracking-memory", frame)
+    table(frame, result.measures)
 
 
 def reconnect(result: Result, _params: Any) -> None:
@@ -93,12 +78,12 @@ def reconnect(result: Result, _params: Any) -> None:
     st.plotly_chart(charts.line_chart(timeline, "t_s", "stale_read", "reader", step=True,
                                       x_title="time after the drop (s, virtual)", y_title="stale read (1 = yes)"),
                     width="stretch", key="near_reconnect_line")
-    table("nearcache-reconnect", result.frames["timeline"], height=260)
+    table(result.frames["timeline"], result.measures, height=260)
 
 
 def notifications(result: Result, _params: Any) -> None:
     st.markdown("**Tracking vs keyspace notifications** (the first three rows measured in this run)")
-    table("nearcache-notifications", result.frames["compare"], wrap=True)
+    sentences(result.frames["compare"], result.measures)
     delivery = result.frames["delivery"].dropna(subset=["delay_us"])
     left, right = st.columns(2)
     with left:
@@ -108,4 +93,4 @@ def notifications(result: Result, _params: Any) -> None:
                             width="stretch", key="near_notify_ecdf")
     with right:
         st.markdown("**After a reconnect** (events are fire and forget)")
-        table("nearcache-notifications", result.frames["away"], wrap=True)
+        sentences(result.frames["away"], result.measures)
