@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from labs.core.measures import readable
+
 _PARTS = {
     "redis_get_us": "Redis GET (measured)",
     "db_real_us": "SQLite query (measured)",
@@ -127,8 +129,12 @@ def compare_bars(frame: pd.DataFrame, x: str, y: str, color: str | None = None, 
     """A small grouped bar chart for side-by-side comparisons (e.g. JSON string vs hash). Labels are
     rounded for reading; a ``fraction`` (0..1) reads as a percent on the bars and the axis."""
     whole = pd.api.types.is_integer_dtype(frame[y]) if len(frame) else True
-    text = ".1%" if fraction else (",d" if whole else ",.3~g")
-    fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=text, labels={y: y_title, x: ""})
+    if fraction or whole:
+        fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text_auto=".1%" if fraction else ",d",
+                     labels={y: y_title, x: ""})
+    else:  # three significant digits without exponents: "1,782", "17.9", "0.00123" (d3's "g" writes 1.78e+3)
+        fig = px.bar(frame, x=x, y=y, color=color, barmode="group", text=[readable(v, 3) for v in frame[y]],
+                     labels={y: y_title, x: ""})
     if fraction:
         fig.update_yaxes(tickformat=".0%")
     fig.update_layout(height=260, legend_title_text="", margin=dict(l=10, r=10, t=10, b=10))

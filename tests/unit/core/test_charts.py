@@ -65,3 +65,7 @@ def test_bar_labels_are_rounded_and_fractions_read_as_percent():
     assert fig.data[0].texttemplate == "%{y:.1%}" and fig.layout.yaxis.tickformat == ".0%"
     counts = pd.DataFrame({"strategy": ["a", "b"], "queries": [2000, 401]})
     assert charts.compare_bars(counts, "strategy", "queries", y_title="q").data[0].texttemplate == "%{y:,d}"
+    rates = pd.DataFrame({"key": ["hot", "hot", "cold", "cold"], "mode": ["default", "BCAST"] * 2,
+                          "per_s": [1782.3, 5216.1, 17.9, 0.00123]})
+    labels = [list(trace.text) for trace in charts.compare_bars(rates, "key", "per_s", "mode", y_title="m").data]
+    assert labels == [["1,782", "17.9"], ["5,216", "0.00123"]]   # never d3's "1.78e+3"
