@@ -6,9 +6,11 @@ unit), shares are fractions shown as percent, money is SIMULATED (an LLM price l
 """
 from __future__ import annotations
 
+from labs.ai.semantic.dataset import QUERY_KINDS
+from labs.ai.semantic.evaluate import GUARDS as _GUARDS
 from labs.core.measures import measure
 
-_KIND = "paraphrase, hard_negative or unrelated"
+_KIND = ", ".join(QUERY_KINDS[:-1]) + " or " + QUERY_KINDS[-1]
 
 STREAM = {
     "hit_rate": measure("Hit rate", "fraction", headline=True, help="Questions answered from the cache."),
@@ -39,8 +41,6 @@ STREAM = {
     "setup": measure("Setup", "text"), "usd": measure("LLM $ spent so far (simulated)", "$", fmt=",.4f"),
     "ms": measure("Time per question", "ms"), "queries": measure("Questions", "queries"),
 }
-
-_GUARDS = ("none", "contrast words", "domain filter", "domain filter + contrast words")
 
 THRESHOLD = {
     "recommended_threshold": measure("Recommended similarity threshold", "similarity", headline=True,
