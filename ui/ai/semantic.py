@@ -173,9 +173,7 @@ def _cache(backend: Backend, embedder: Embedder, faq: pd.DataFrame, index: str) 
                               name="try")
         cache.load()
         st.session_state[key] = cache
-    cache.client = backend.client  # this run's client (it logs into this run's command log)
-    if hasattr(cache.index, "server"):
-        cache.index.server.client = backend.client
+    cache.bind(backend.client)
     canon = faq[faq.kind == "canonical"]
     short = isinstance(cache.index, NumpyIndex) and len(cache.index) < len(TENANTS) * len(canon)
     gone = not backend.client.exists(cache.entry_key(TENANTS[0], canon.question.iloc[0]))

@@ -219,6 +219,14 @@ class SemanticCache:
         self.index_note = ""  # why numpy answers where a server index was asked for or could have
         self.use_index(index, caps)
 
+    def bind(self, client: Any) -> None:
+        """Send from now on through ``client`` (a page keeps the cache across reruns, and each rerun has its
+        own client, logging into that run's command log); the server index follows."""
+        self.client = client
+        server = getattr(self.index, "server", None)
+        if server is not None:
+            server.client = client
+
     def use_index(self, index: str, caps: Any = None) -> None:
         """"auto" (the server's FLAT index where the probe finds search, else numpy), "numpy", "FLAT" or "HNSW"."""
         choice = {"search": "FLAT", "flat": "FLAT", "hnsw": "HNSW"}.get(index, index)

@@ -107,3 +107,18 @@ def test_a_server_that_refuses_the_index_leaves_the_cache_on_numpy_with_the_reas
     assert cache.index.kind == "numpy exact KNN" and "refused the lab's vector index" in cache.index_note
     cache.store("a b", "numpy", "acme")
     assert cache.check("a b", "acme").answer == "numpy"
+
+
+def test_bind_moves_the_cache_and_its_server_index_to_another_client():
+    """A page keeps a cache across reruns; each rerun's client (and command log) must carry its commands."""
+    from types import SimpleNamespace
+
+    from labs.ai.semantic.store import SemanticCache
+
+    cache = SemanticCache.__new__(SemanticCache)
+    cache.client, cache.index = "old", SimpleNamespace(server=SimpleNamespace(client="old"))
+    cache.bind("new")
+    assert cache.client == "new" and cache.index.server.client == "new"
+    cache.index = SimpleNamespace()          # a numpy index has no server: only the cache's client moves
+    cache.bind("newer")
+    assert cache.client == "newer"
