@@ -291,6 +291,12 @@ def for_learner(backend: Backend, guard: Any) -> Backend:
     return dataclasses.replace(backend, client=limit_client(backend.client, guard))
 
 
+def connection_kwargs(pool: Any) -> dict[str, Any]:
+    """The settings a new connection like ``pool``'s needs (server, credentials, timeouts), without
+    redis-py's ``maint_notifications*`` ones, which a connection made by hand refuses."""
+    return {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+
+
 def open_backend_for(backend: Backend | None) -> tuple[Backend, list[Backend]]:
     """The given backend, or the default one opened for a headless run (returned in the list, to close)."""
     if backend is not None:

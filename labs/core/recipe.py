@@ -33,20 +33,29 @@ def commands_frame(own: CommandLog, ns: Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["command", "reply", "latency_us"])
 
 
+@contextmanager
+def traced(backend: Any, ns: Namespace | None, log: CommandLog | None,
+           lab: str) -> Iterator[tuple[Any, Any, Namespace, CommandLog]]:
+    """(backend, traced client, the learner's namespace for ``lab``, the run's own log) for one run: the
+    backend opened when none was given (a headless run) and closed after, a fresh namespace when none was."""
+    backend, opened = open_backend_for(backend)
+    ns = (ns or Namespace(new_session_id())).for_lab(lab)
+    try:
+        with transcript(backend.client, log) as (client, own):
+            yield backend, client, ns, own
+    finally:
+        for b in opened:
+            b.close()
+
+
 def run_recipe(backend: Any, ns: Namespace | None, log: CommandLog | None, body: Any, *, lab: str) -> Any:
     """Run ``body(client, ns) -> (metrics, frames, notes)`` on a traced client, in the learner's namespace
     for ``lab`` (a fresh one for a headless run); return a Result whose ``frames["commands"]`` is the
     transcript and whose notes say which backend measured it."""
     from labs.core.experiment import Result
 
-    backend, opened = open_backend_for(backend)
-    ns = (ns or Namespace(new_session_id())).for_lab(lab)
-    try:
-        with transcript(backend.client, log) as (client, own):
-            metrics, frames, notes = body(client, ns)
-    finally:
-        for b in opened:
-            b.close()
+    with traced(backend, ns, log, lab) as (backend, client, ns, own):
+        metrics, frames, notes = body(client, ns)
     frames = {**frames, "commands": commands_frame(own, ns)}
     where = f"Sent to the {backend.kind} backend ({backend.caps.server_label}); latencies are measured round trips."
     return Result(metrics, frames, [*notes, where])

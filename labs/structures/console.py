@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import redis
 
+from labs.core.backends import connection_kwargs
 from labs.core.metrics import CommandLog, CommandRecord
 from labs.core.namespace import DEFAULT_TTL_S, MAX_TTL_S, Namespace, check_ttl
 from labs.core.safety import DEFAULT_LIMITS
@@ -111,7 +112,7 @@ def _read_resp2(sock: socket.socket) -> Any:
 
 def _resp2_pool(source: Any) -> redis.ConnectionPool:
     """A pool like ``source`` (same server, credentials, timeouts) whose connections speak RESP2."""
-    kwargs = {k: v for k, v in source.connection_kwargs.items() if not k.startswith("maint_notifications")}
+    kwargs = connection_kwargs(source)
     kwargs.update(protocol=2, decode_responses=False)
     return redis.ConnectionPool(connection_class=source.connection_class, **kwargs)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from labs.core.backends import open_backend_for
 from labs.core.metrics import CommandLog
-from labs.core.namespace import Namespace, new_session_id
-from labs.core.recipe import transcript
+from labs.core.namespace import Namespace
+from labs.core.recipe import traced
 from labs.invalidation.nearcache.links import NONE, REDIRECT, RESP3, TrackingUnavailable, open_link
 from labs.invalidation.nearcache.local import LocalCache
 from labs.invalidation.nearcache.reader import NearCache, RedisPyReader
@@ -50,12 +49,6 @@ def open_reader(mode: str, backend: Any, client: Any, logs: list[CommandLog], lo
 
 @contextmanager
 def traced_run(backend: Any, ns: Namespace | None, log: CommandLog | None) -> Iterator[tuple[Any, Any, Namespace, list, CommandLog]]:
-    """(backend, traced client, namespace, logs for dedicated connections, own log) for one run."""
-    backend, opened = open_backend_for(backend)
-    ns = (ns or Namespace(new_session_id())).for_lab(LAB)
-    try:
-        with transcript(backend.client, log) as (client, own):
-            yield backend, client, ns, [own, log], own
-    finally:
-        for b in opened:
-            b.close()
+    """:func:`labs.core.recipe.traced` for the near cache, plus the logs its dedicated connections write to."""
+    with traced(backend, ns, log, LAB) as (backend, client, ns, own):
+        yield backend, client, ns, [own, log], own

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 import redis
 
+from labs.core.backends import connection_kwargs
 from labs.core.metrics import CommandLog
 
 INVALIDATE_CHANNEL = "__redis__:invalidate"
@@ -37,14 +38,20 @@ def as_text(item: Any) -> str:
     return item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
 
 
-def connection_factory(client: Any) -> Callable[[int], Any]:
-    """A function opening a new connection like ``client``'s (same server and settings) in RESP2 or 3."""
+def single_node_pool(client: Any) -> Any:
+    """``client``'s connection pool; a cluster client has none, and the near cache says why it needs one."""
     pool = getattr(client, "connection_pool", None)
     if pool is None:
         raise TrackingUnavailable("The near cache needs one server: on a Redis Cluster tracking is per node "
                                   "and the lab does not follow a key's node. Use the embedded server or a "
                                   "single-node URL.")
-    kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+    return pool
+
+
+def connection_factory(client: Any) -> Callable[[int], Any]:
+    """A function opening a new connection like ``client``'s (same server and settings) in RESP2 or 3."""
+    pool = single_node_pool(client)
+    kwargs = connection_kwargs(pool)
 
     def make(protocol: int) -> Any:
         conn = pool.connection_class(**{**kwargs, "protocol": protocol})

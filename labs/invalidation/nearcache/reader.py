@@ -26,7 +26,8 @@ from typing import Any, Callable
 import redis
 from redis.cache import CacheConfig, CacheEntryStatus, DefaultCache
 
-from labs.invalidation.nearcache.links import Link, TrackingUnavailable, connection_factory, refusal
+from labs.core.backends import connection_kwargs
+from labs.invalidation.nearcache.links import Link, TrackingUnavailable, refusal, single_node_pool
 from labs.invalidation.nearcache.local import LocalCache
 
 LOCAL, REDIS, ABSENT = "local", "redis", "absent"   # where a read was answered
@@ -143,10 +144,8 @@ class RedisPyReader:
     """The same reader on redis-py's built-in client-side cache (no TTL backstop: redis-py has none)."""
 
     def __init__(self, client: Any, capacity: int, *, server: str = "this server") -> None:
-        pool = getattr(client, "connection_pool", None)
-        if pool is None:
-            connection_factory(client)  # raises the cluster message
-        kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+        pool = single_node_pool(client)
+        kwargs = connection_kwargs(pool)
         kwargs.pop("protocol", None)
         self.cache = _CountingCache(CacheConfig(max_size=capacity))
         self.client = redis.Redis(connection_pool=redis.ConnectionPool(
