@@ -16,6 +16,8 @@ REDIS_PY = "redis-py cache_config (Redis ≥ 7.4)"
 TRACKING_CHOICES = (RESP3, REDIRECT, REDIS_PY, NONE)
 PAGE = "app_pages/nearcache.py"
 LAB = "nearcache"
+FELL_BACK = (" This run fell back to no tracking: local copies live until the TTL backstop, so the stale reads "
+             "below are what tracking would have prevented.")
 
 
 def server_name(backend: Any) -> str:
@@ -41,8 +43,7 @@ def open_reader(mode: str, backend: Any, client: Any, logs: list[CommandLog], lo
                            flush_on_reconnect=flush_on_reconnect)
         return reader, mode, notes
     except TrackingUnavailable as exc:
-        notes.append(f"{exc} This run fell back to no tracking: local copies live until the TTL backstop, so "
-                     "the stale reads below are what tracking would have prevented.")
+        notes.append(f"{exc}{FELL_BACK}")
         reader = NearCache(lambda: open_link(NONE, client, logs), local, flush_on_reconnect=flush_on_reconnect)
         return reader, NONE, notes
 

@@ -26,7 +26,7 @@ from labs.core.measures import measure
 from labs.core.metrics import instrument
 from labs.core.recipe import commands_frame
 from labs.core.servers import start_private
-from labs.invalidation.nearcache.common import PAGE, open_reader, server_name, traced_run
+from labs.invalidation.nearcache.common import FELL_BACK, PAGE, open_reader, server_name, traced_run
 from labs.invalidation.nearcache.links import NONE, REDIRECT, RESP3
 from labs.invalidation.nearcache.local import LocalCache
 
@@ -109,7 +109,7 @@ def run_reconnect(params: ReconnectParams, *, backend: Any = None, ns: Any = Non
             server = start_private("The reconnect demonstration (it needs CLIENT TRACKING)")
             try:
                 private = Backend("private", server.client(), backend.caps, server.url)
-                refused = notes[0].split(" This run fell back")[0] if notes else f"{where} cannot track."
+                refused = notes[-1].replace(FELL_BACK, "") if notes else f"{where} cannot track."
                 traced = instrument(private.client, own)
                 traced = instrument(traced, log) if log is not None else traced
                 rows, metrics, notes = _both_readers(private, traced, ns.key("reconnect"), logs, params)
