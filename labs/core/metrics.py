@@ -146,6 +146,14 @@ def shallow_copy(client: Any) -> Any:
     return wrapped
 
 
+def instrument_all(client: Any, *logs: CommandLog | None) -> Any:
+    """:func:`instrument` into each of ``logs`` (a None is skipped: e.g. no page log in a headless run)."""
+    for log in logs:
+        if log is not None:
+            client = instrument(client, log)
+    return client
+
+
 def instrument(client: Any, log: CommandLog) -> Any:
     """A shallow copy of a redis-py (or fakeredis) client whose every command is timed and logged.
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from labs.core.backends import open_backend_for
-from labs.core.metrics import CommandLog, instrument
+from labs.core.metrics import CommandLog, instrument_all
 from labs.core.namespace import Namespace, new_session_id
 
 
@@ -20,10 +20,7 @@ from labs.core.namespace import Namespace, new_session_id
 def transcript(client: Any, log: CommandLog | None = None) -> Iterator[tuple[Any, CommandLog]]:
     """An instrumented client whose commands land in a fresh log (and in ``log``, the page's, if given)."""
     own = CommandLog(maxlen=10_000)
-    traced = instrument(client, own)
-    if log is not None:
-        traced = instrument(traced, log)
-    yield traced, own
+    yield instrument_all(client, own, log), own
 
 
 def commands_frame(own: CommandLog, ns: Namespace) -> pd.DataFrame:

@@ -24,9 +24,9 @@ import pandas as pd
 
 from labs.core.experiment import Result, check_ranges, knob, register
 from labs.core.measures import measure
-from labs.core.metrics import CommandLog
+from labs.core.metrics import CommandLog, instrument_all
 from labs.core.namespace import Namespace, new_session_id
-from labs.core.recipe import commands_frame, transcript
+from labs.core.recipe import commands_frame
 from labs.core.servers import start_private
 from labs.invalidation.nearcache.common import LAB, PAGE, open_reader, server_name, traced_run
 from labs.invalidation.nearcache.links import NONE, RESP3, UntrackedLink, connection_factory, open_link
@@ -217,12 +217,10 @@ def run_tracking_memory(params: MemoryParams, *, backend: Any = None, ns: Any = 
     for mode in MEMORY_MODES:  # a fresh server per mode: nothing left over from the one before
         server = start_private("Measuring tracking's memory")
         try:
-            with transcript(server.client(), log) as (client, mine):
-                rows.append(tracking_cost(client, [mine, log], mode, params, ns))
-                info = client.info("server")
-                version = info.get("valkey_version") or info.get("redis_version")
-            for record in mine.records():
-                own.add(record)
+            client = instrument_all(server.client(), own, log)
+            rows.append(tracking_cost(client, [own, log], mode, params, ns))
+            info = client.info("server")
+            version = info.get("valkey_version") or info.get("redis_version")
         finally:
             server.stop()
     frame = pd.DataFrame(rows)

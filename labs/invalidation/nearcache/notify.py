@@ -21,7 +21,7 @@ import pandas as pd
 
 from labs.core.experiment import Result, check_ranges, knob, register
 from labs.core.measures import measure
-from labs.core.metrics import CommandLog, percentiles
+from labs.core.metrics import CommandLog, instrument_all, percentiles
 from labs.core.recipe import commands_frame
 from labs.core.servers import start_private
 from labs.invalidation.nearcache.common import PAGE, traced_run
@@ -199,17 +199,13 @@ def compare(delays: dict[str, list], never_read: dict[str, int], expiry: list[di
 
 def _open_target(backend: Any, client: Any, own: CommandLog, log: Any) -> tuple[Any, Any, str]:
     """(client, private server or None, where): a private server, else the learner's own sandbox."""
-    from labs.core.metrics import instrument
-
     try:
         server = start_private("Keyspace notifications (they need CONFIG SET, never sent to a shared server)")
     except ValueError:
         if backend.kind != "sandbox":
             raise
         return client, None, "your own sandbox (fakeredis sends set and del events, no expired events)"
-    target = instrument(server.client(), own)
-    target = instrument(target, log) if log is not None else target
-    return target, server, f"a private {server.binary.name} the lab started"
+    return instrument_all(server.client(), own, log), server, f"a private {server.binary.name} the lab started"
 
 
 @register("nearcache-notifications", title="Keyspace notifications as an invalidation channel",

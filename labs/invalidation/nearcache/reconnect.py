@@ -23,7 +23,7 @@ import redis
 from labs.core.backends import Backend
 from labs.core.experiment import Result, check_ranges, knob, register
 from labs.core.measures import measure
-from labs.core.metrics import instrument
+from labs.core.metrics import instrument_all
 from labs.core.recipe import commands_frame
 from labs.core.servers import start_private
 from labs.invalidation.nearcache.common import FELL_BACK, PAGE, open_reader, server_name, traced_run
@@ -110,8 +110,7 @@ def run_reconnect(params: ReconnectParams, *, backend: Any = None, ns: Any = Non
             try:
                 private = Backend("private", server.client(), backend.caps, server.url)
                 refused = notes[-1].replace(FELL_BACK, "") if notes else f"{where} cannot track."
-                traced = instrument(private.client, own)
-                traced = instrument(traced, log) if log is not None else traced
+                traced = instrument_all(private.client, own, log)
                 rows, metrics, notes = _both_readers(private, traced, ns.key("reconnect"), logs, params)
                 notes.insert(0, refused)
                 where = f"a private {server.binary.name} the lab started (your backend cannot track)"
